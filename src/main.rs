@@ -1,1 +1,33 @@
-fn main() {}
+//! `dsim`: the command-line front end of the deterministic distributed-systems simulator.
+//!
+//! Argument parsing (clap), output formatting and exit codes live here; everything else is in
+//! `sim-core` (the engine) and `sim-models` (the systems and the scenario format).
+//!
+//! Exit codes: 0 success; 1 a run failed (an expectation, an invariant, a bound, a determinism
+//! check); 2 bad input (arguments, unreadable or invalid scenario files).
+
+mod cli;
+mod cmd;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    let result = match args.command {
+        cli::Command::Run(a) => cmd::run::run(&a),
+        cli::Command::Validate(a) => cmd::validate::validate(&a),
+        cli::Command::List(a) => cmd::list::list(&a),
+        cli::Command::CheckDeterminism(a) => cmd::determinism::check(&a),
+        cli::Command::Models => cmd::list::models(),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,1 +1,15 @@
-//! sim-models
+//! # sim-models: the systems dsim simulates
+//!
+//! The models (sans-IO nodes over [`sim_core`]), the one protocol they share ([`world`]), the
+//! registry that lets a scenario name a model, the scenario file format ([`scenario`]) and the
+//! run summary ([`run`]) that the CLI and GUI print.
+
+pub mod model;
+pub mod ping;
+pub mod run;
+pub mod scenario;
+pub mod world;
+
+pub use run::{RunSummary, run, summarize};
+pub use scenario::{LoadError, Overrides, Scenario, ScenarioError};
+pub use world::World;

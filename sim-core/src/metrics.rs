@@ -1,0 +1,186 @@
+//! Metrics recorded by nodes: counters, time-sampled gauges and latency histograms.
+//!
+//! Each metric is named by the node that records it and a static name. Histograms use the
+//! `hdrhistogram` crate (3 significant figures), so percentiles are exact to 0.1%.
+
+use std::collections::BTreeMap;
+
+use hdrhistogram::Histogram;
+
+use crate::node::NodeId;
+use crate::time::SimTime;
+
+/// A gauge: its latest value, its extremes, and every change with its true time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Gauge {
+    /// The latest value.
+    pub last: f64,
+    /// The smallest value set.
+    pub min: f64,
+    /// The largest value set.
+    pub max: f64,
+    /// (time, value) of every change, for plots.
+    pub samples: Vec<(SimTime, f64)>,
+}
+
+/// Percentiles of a histogram, in the recorded unit (nanoseconds for latencies).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Percentiles {
+    /// Number of recorded values.
+    pub count: u64,
+    /// Median.
+    pub p50: u64,
+    /// 95th percentile.
+    pub p95: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// Largest value.
+    pub max: u64,
+}
+
+/// Every metric of a run, keyed by (node, name) in a deterministic order.
+#[derive(Clone, Debug, Default)]
+pub struct Metrics {
+    counters: BTreeMap<(NodeId, &'static str), u64>,
+    gauges: BTreeMap<(NodeId, &'static str), Gauge>,
+    histograms: BTreeMap<(NodeId, &'static str), Histogram<u64>>,
+}
+
+impl Metrics {
+    /// Adds `n` to the counter `name` of `node`.
+    pub fn count(&mut self, node: NodeId, name: &'static str, n: u64) {
+        *self.counters.entry((node, name)).or_insert(0) += n;
+    }
+
+    /// Sets the gauge `name` of `node` to `value` at `time`.
+    pub fn gauge(&mut self, time: SimTime, node: NodeId, name: &'static str, value: f64) {
+        let g = self.gauges.entry((node, name)).or_insert(Gauge {
+            last: value,
+            min: value,
+            max: value,
+            samples: Vec::new(),
+        });
+        g.last = value;
+        g.min = g.min.min(value);
+        g.max = g.max.max(value);
+        g.samples.push((time, value));
+    }
+
+    /// Records `value` (e.g. a latency in nanoseconds) in the histogram `name` of `node`.
+    pub fn observe(&mut self, node: NodeId, name: &'static str, value: u64) {
+        let h = self
+            .histograms
+            .entry((node, name))
+            .or_insert_with(new_histogram);
+        // Auto-resizing histograms grow to fit any u64 value; record cannot fail for them.
+        if h.record(value).is_err() {
+            h.saturating_record(value);
+        }
+    }
+
+    /// Every counter, in (node, name) order.
+    pub fn counters(&self) -> impl Iterator<Item = (NodeId, &'static str, u64)> + '_ {
+        self.counters.iter().map(|(&(n, k), &v)| (n, k, v))
+    }
+
+    /// Every gauge, in (node, name) order.
+    pub fn gauges(&self) -> impl Iterator<Item = (NodeId, &'static str, &Gauge)> + '_ {
+        self.gauges.iter().map(|(&(n, k), g)| (n, k, g))
+    }
+
+    /// Every histogram's percentiles, in (node, name) order.
+    pub fn histograms(&self) -> impl Iterator<Item = (NodeId, &'static str, Percentiles)> + '_ {
+        self.histograms
+            .iter()
+            .map(|(&(n, k), h)| (n, k, percentiles(h)))
+    }
+
+    /// The counter `name` of `node` (0 if never counted).
+    pub fn counter(&self, node: NodeId, name: &'static str) -> u64 {
+        self.counters.get(&(node, name)).copied().unwrap_or(0)
+    }
+
+    /// Percentiles of the histograms named `name` of all `nodes` merged together.
+    pub fn merged_percentiles(&self, nodes: &[NodeId], name: &str) -> Option<Percentiles> {
+        let mut merged: Option<Histogram<u64>> = None;
+        for ((n, k), h) in &self.histograms {
+            if *k == name && nodes.contains(n) {
+                match &mut merged {
+                    Some(m) => {
+                        // Both histograms have the same auto-resizing configuration.
+                        let _ = m.add(h);
+                    }
+                    None => merged = Some(h.clone()),
+                }
+            }
+        }
+        merged.as_ref().map(percentiles)
+    }
+}
+
+fn new_histogram() -> Histogram<u64> {
+    // 3 significant figures, auto-resizing: cannot fail for these arguments.
+    let mut h = Histogram::new(3).unwrap_or_else(|_| unreachable_histogram());
+    h.auto(true);
+    h
+}
+
+#[cold]
+fn unreachable_histogram() -> Histogram<u64> {
+    // Histogram::new(3) only fails for sigfig > 5; keep a valid fallback rather than panic.
+    Histogram::new_with_bounds(1, u64::MAX / 2, 2).unwrap_or_else(|_| std::process::abort())
+}
+
+fn percentiles(h: &Histogram<u64>) -> Percentiles {
+    Percentiles {
+        count: h.len(),
+        p50: h.value_at_quantile(0.50),
+        p95: h.value_at_quantile(0.95),
+        p99: h.value_at_quantile(0.99),
+        max: h.max(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_percentiles_within_precision() {
+        let mut m = Metrics::default();
+        for v in 1..=1000u64 {
+            m.observe(NodeId(0), "rtt", v * 1_000);
+        }
+        let (_, _, p) = m.histograms().next().expect("one histogram");
+        assert_eq!(p.count, 1000);
+        assert!((499_000..=501_000).contains(&p.p50), "{p:?}");
+        assert!((989_000..=991_000).contains(&p.p99), "{p:?}");
+        assert!((999_000..=1_001_000).contains(&p.max), "{p:?}");
+    }
+
+    #[test]
+    fn counters_and_gauges_accumulate() {
+        let mut m = Metrics::default();
+        m.count(NodeId(1), "sent", 2);
+        m.count(NodeId(1), "sent", 3);
+        m.gauge(SimTime(1), NodeId(1), "queue", 4.0);
+        m.gauge(SimTime(2), NodeId(1), "queue", 1.0);
+        assert_eq!(m.counter(NodeId(1), "sent"), 5);
+        let (_, _, g) = m.gauges().next().expect("gauge");
+        assert_eq!((g.last, g.min, g.max, g.samples.len()), (1.0, 1.0, 4.0, 2));
+    }
+
+    #[test]
+    fn merged_percentiles_cover_all_named_nodes() {
+        let mut m = Metrics::default();
+        m.observe(NodeId(0), "rtt", 10);
+        m.observe(NodeId(1), "rtt", 1_000);
+        m.observe(NodeId(2), "rtt", 5);
+        let p = m
+            .merged_percentiles(&[NodeId(0), NodeId(1)], "rtt")
+            .expect("merged");
+        assert_eq!(p.count, 2);
+        assert!(p.max >= 999);
+        assert_eq!(m.merged_percentiles(&[NodeId(3)], "rtt"), None);
+    }
+}

@@ -1,0 +1,321 @@
+//! Running a scenario and summarising what happened: the figures, the metric table that
+//! `[expect]` is checked against, and the verdict.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use sim_core::{DropReason, MessageStats, NodeId, NodeStats, NodeStatus, Outcome, Simulation, Violation};
+
+use crate::scenario::spec::Expectation;
+use crate::scenario::{Overrides, Scenario};
+use crate::world::World;
+
+/// One node's line in the summary.
+#[derive(Clone, Debug, Serialize)]
+pub struct NodeRow {
+    /// Its name.
+    pub name: String,
+    /// Its cluster.
+    pub cluster: String,
+    /// Its zone.
+    pub zone: String,
+    /// Up, paused or down at the end.
+    pub status: NodeStatus,
+    /// Its tallies.
+    pub stats: NodeStats,
+    /// Its clock offset from true time at the end, in milliseconds.
+    pub clock_offset_ms: f64,
+    /// Its annotations at the end, `key=value` joined by spaces.
+    pub state: String,
+}
+
+/// One `[expect]` entry and whether it held.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExpectResult {
+    /// The metric's name.
+    pub metric: String,
+    /// What was expected, in words (`>= 0.9`).
+    pub expected: String,
+    /// The measured value (None: no such metric).
+    pub actual: Option<f64>,
+    /// Whether it held.
+    pub passed: bool,
+    /// Why not, when it failed.
+    pub reason: Option<String>,
+}
+
+/// Everything a run produced, ready to print or serialise.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunSummary {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The seed used.
+    pub seed: u64,
+    /// Simulated time at the end, in nanoseconds.
+    pub sim_time_ns: u64,
+    /// How the run ended.
+    pub outcome: Outcome,
+    /// Events handled.
+    pub events: u64,
+    /// Message tallies.
+    pub messages: MessageStats,
+    /// Faults applied.
+    pub faults: u64,
+    /// The determinism fingerprint.
+    pub trace_hash: String,
+    /// Trace events recorded (kept or not).
+    pub trace_events: u64,
+    /// Invariant violations models reported.
+    pub violations: Vec<Violation>,
+    /// Per-node lines.
+    pub nodes: Vec<NodeRow>,
+    /// Every metric by name (what `[expect]` reads).
+    pub metrics: BTreeMap<String, f64>,
+    /// The expectations and their verdicts.
+    pub expectations: Vec<ExpectResult>,
+}
+
+impl RunSummary {
+    /// Whether the run passed: no violation, no bound hit, every expectation held.
+    pub fn passed(&self) -> bool {
+        self.violations.is_empty() && !self.outcome.hit_bound() && self.expectations.iter().all(|e| e.passed)
+    }
+
+    /// Why the run failed, one line per reason (empty when it passed).
+    pub fn failures(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.outcome.hit_bound() {
+            out.push(format!("the run hit a bound ({:?}): raise [limits] or shorten it", self.outcome).to_lowercase());
+        }
+        for v in &self.violations {
+            out.push(format!("invariant violated at {} on node #{}: {}", v.time, v.node.0, v.detail));
+        }
+        for e in self.expectations.iter().filter(|e| !e.passed) {
+            out.push(e.reason.clone().unwrap_or_default());
+        }
+        out
+    }
+}
+
+/// Builds and runs `scenario` with `overrides` and returns the simulation (for traces) and its
+/// summary.
+pub fn run(scenario: &Scenario, overrides: &Overrides) -> Result<(Simulation<World>, RunSummary), sim_core::BuildError> {
+    let mut sim = scenario.build(overrides)?;
+    sim.run();
+    let summary = summarize(scenario, &sim);
+    Ok((sim, summary))
+}
+
+/// Summarises a finished (or stopped) simulation of `scenario`.
+pub fn summarize(scenario: &Scenario, sim: &Simulation<World>) -> RunSummary {
+    let metrics = metric_table(scenario, sim);
+    let expectations = scenario
+        .spec
+        .expect
+        .iter()
+        .map(|(name, exp)| check(name.get_ref(), exp.get_ref(), &metrics))
+        .collect();
+    let nodes = (0..sim.node_count())
+        .map(|i| {
+            let id = NodeId(i as u32);
+            let info = sim.node_info(id);
+            RunRowBuilder { sim, id }.row(info)
+        })
+        .collect();
+    RunSummary {
+        scenario: scenario.name().to_owned(),
+        seed: sim.seed(),
+        sim_time_ns: sim.now().0,
+        outcome: sim.outcome().unwrap_or(Outcome::Completed),
+        events: sim.events(),
+        messages: sim.message_stats(),
+        faults: sim.faults_applied(),
+        trace_hash: sim.trace().hash().to_string(),
+        trace_events: sim.trace().count(),
+        violations: sim.violations().to_vec(),
+        nodes,
+        metrics,
+        expectations,
+    }
+}
+
+struct RunRowBuilder<'a> {
+    sim: &'a Simulation<World>,
+    id: NodeId,
+}
+
+impl RunRowBuilder<'_> {
+    fn row(&self, info: Option<&sim_core::NodeInfo>) -> NodeRow {
+        let state = self
+            .sim
+            .annotations(self.id)
+            .map(|a| a.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default();
+        NodeRow {
+            name: info.map(|i| i.name.clone()).unwrap_or_default(),
+            cluster: info.map(|i| i.cluster.clone()).unwrap_or_default(),
+            zone: info.map(|i| i.zone.clone()).unwrap_or_default(),
+            status: self.sim.status(self.id).unwrap_or(NodeStatus::Down),
+            stats: self.sim.node_stats(self.id),
+            clock_offset_ms: self.sim.clock_offset(self.id) as f64 / 1e6,
+            state,
+        }
+    }
+}
+
+fn check(name: &str, exp: &Expectation, metrics: &BTreeMap<String, f64>) -> ExpectResult {
+    match metrics.get(name) {
+        Some(&v) => {
+            let passed = exp.holds(v);
+            ExpectResult {
+                metric: name.to_owned(),
+                expected: exp.to_string(),
+                actual: Some(v),
+                passed,
+                reason: (!passed).then(|| format!("expected {name} {exp}, got {}", round(v))),
+            }
+        }
+        None => {
+            let near: Vec<&str> = metrics
+                .keys()
+                .filter(|k| k.split('.').next() == name.split('.').next())
+                .map(String::as_str)
+                .take(8)
+                .collect();
+            let hint = if near.is_empty() {
+                "see the metrics table of `dsim run` for the names".to_owned()
+            } else {
+                format!("similar: {}", near.join(", "))
+            };
+            ExpectResult {
+                metric: name.to_owned(),
+                expected: exp.to_string(),
+                actual: None,
+                passed: false,
+                reason: Some(format!("no metric named {name} ({hint})")),
+            }
+        }
+    }
+}
+
+fn round(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.4}")
+    }
+}
+
+/// Every metric of a run by name. Names (a scope is a node or a cluster name; no scope means
+/// the whole run):
+///
+/// * `events`, `faults`, `violations`, `messages.sent`, `messages.delivered`,
+///   `messages.duplicated`, `messages.dropped`, `messages.dropped.<reason>`
+///   (loss, partition, node-down, sender-down, overflow);
+/// * `ops.invoked[.<scope>]`, `ops.ok…`, `ops.fail…`, `ops.unknown…` (info), `ops.pending…`
+///   (open at the end), `availability[.<scope>]` (share of completed operations that completed
+///   ok) for clients that recorded operations;
+/// * counters: `<name>[.<scope>]`, summed;
+/// * gauges: `<name>.min[.<scope>]`, `<name>.max…`, `<name>.last.<node>`;
+/// * histograms (durations): `<name>.count…`, `<name>.p50_ms…`, `.p95_ms`, `.p99_ms`, `.max_ms`.
+pub fn metric_table(scenario: &Scenario, sim: &Simulation<World>) -> BTreeMap<String, f64> {
+    let mut m = BTreeMap::new();
+    let stats = sim.message_stats();
+    m.insert("events".into(), sim.events() as f64);
+    m.insert("faults".into(), sim.faults_applied() as f64);
+    m.insert("violations".into(), sim.violations().len() as f64);
+    m.insert("messages.sent".into(), stats.sent as f64);
+    m.insert("messages.delivered".into(), stats.delivered as f64);
+    m.insert("messages.duplicated".into(), stats.duplicated as f64);
+    m.insert("messages.dropped".into(), stats.dropped_total() as f64);
+    for r in DropReason::ALL {
+        m.insert(format!("messages.dropped.{}", r.as_str()), stats.dropped_for(r) as f64);
+    }
+
+    // Scopes: every node, every cluster, and the whole run.
+    let mut scopes: Vec<(Option<String>, Vec<NodeId>)> = vec![(None, (0..sim.node_count() as u32).map(NodeId).collect())];
+    for c in &scenario.clusters {
+        scopes.push((Some(c.name.clone()), sim.cluster_nodes(&c.name)));
+    }
+    for i in 0..sim.node_count() {
+        let id = NodeId(i as u32);
+        if let Some(info) = sim.node_info(id) {
+            scopes.push((Some(info.name.clone()), vec![id]));
+        }
+    }
+    let scoped = |base: &str, scope: &Option<String>| match scope {
+        Some(s) => format!("{base}.{s}"),
+        None => base.to_owned(),
+    };
+
+    let history = sim.history();
+    let clients: Vec<NodeId> = {
+        let mut c: Vec<NodeId> = history.operations().iter().map(|o| o.client).collect();
+        c.sort_unstable();
+        c.dedup();
+        c
+    };
+    for (scope, nodes) in &scopes {
+        let members: Vec<NodeId> = nodes.iter().copied().filter(|n| clients.contains(n)).collect();
+        if members.is_empty() {
+            continue;
+        }
+        let counts = history.counts(&members);
+        m.insert(scoped("ops.invoked", scope), counts.invoked as f64);
+        m.insert(scoped("ops.ok", scope), counts.ok as f64);
+        m.insert(scoped("ops.fail", scope), counts.fail as f64);
+        m.insert(scoped("ops.unknown", scope), counts.unknown as f64);
+        m.insert(scoped("ops.pending", scope), counts.pending as f64);
+        m.insert(scoped("availability", scope), counts.availability());
+    }
+
+    let metrics = sim.metrics();
+    let counter_names: Vec<&'static str> = {
+        let mut v: Vec<&'static str> = metrics.counters().map(|(_, k, _)| k).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    for name in counter_names {
+        for (scope, nodes) in &scopes {
+            let sum: u64 = metrics.counters().filter(|(n, k, _)| *k == name && nodes.contains(n)).map(|(_, _, v)| v).sum();
+            if nodes.iter().any(|n| metrics.counters().any(|(m2, k, _)| k == name && m2 == *n)) {
+                m.insert(scoped(name, scope), sum as f64);
+            }
+        }
+    }
+    for (node, name, g) in metrics.gauges() {
+        for (scope, nodes) in &scopes {
+            if !nodes.contains(&node) {
+                continue;
+            }
+            let min_key = scoped(&format!("{name}.min"), scope);
+            let max_key = scoped(&format!("{name}.max"), scope);
+            let min = m.get(&min_key).map_or(g.min, |v: &f64| v.min(g.min));
+            let max = m.get(&max_key).map_or(g.max, |v: &f64| v.max(g.max));
+            m.insert(min_key, min);
+            m.insert(max_key, max);
+        }
+        if let Some(info) = sim.node_info(node) {
+            m.insert(format!("{name}.last.{}", info.name), g.last);
+        }
+    }
+    let histogram_names: Vec<&'static str> = {
+        let mut v: Vec<&'static str> = metrics.histograms().map(|(_, k, _)| k).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    for name in histogram_names {
+        for (scope, nodes) in &scopes {
+            if let Some(p) = metrics.merged_percentiles(nodes, name) {
+                m.insert(scoped(&format!("{name}.count"), scope), p.count as f64);
+                m.insert(scoped(&format!("{name}.p50_ms"), scope), p.p50 as f64 / 1e6);
+                m.insert(scoped(&format!("{name}.p95_ms"), scope), p.p95 as f64 / 1e6);
+                m.insert(scoped(&format!("{name}.p99_ms"), scope), p.p99 as f64 / 1e6);
+                m.insert(scoped(&format!("{name}.max_ms"), scope), p.max as f64 / 1e6);
+            }
+        }
+    }
+    m
+}

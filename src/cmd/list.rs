@@ -1,0 +1,90 @@
+//! `dsim list` and `dsim models`: what scenarios and models there are.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use crate::cli::ListArgs;
+use crate::render;
+
+#[derive(Serialize)]
+struct Entry {
+    name: String,
+    description: String,
+    file: String,
+    error: Option<String>,
+}
+
+fn scenario_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            scenario_files(&p, out)?;
+        } else if p.extension().is_some_and(|e| e == "toml") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// Lists every scenario under the directory; files that do not parse are listed with their
+/// error rather than stopping the listing.
+pub fn list(args: &ListArgs) -> Result<ExitCode, String> {
+    let mut files = Vec::new();
+    scenario_files(&args.dir, &mut files).map_err(|e| format!("error: cannot list {}: {e}", args.dir.display()))?;
+    let entries: Vec<Entry> = files
+        .iter()
+        .map(|f| match sim_models::Scenario::load(f) {
+            Ok(s) => Entry {
+                name: s.name().to_owned(),
+                description: s.spec.description.split_whitespace().collect::<Vec<_>>().join(" "),
+                file: f.display().to_string(),
+                error: None,
+            },
+            Err(e) => Entry {
+                name: "(invalid)".into(),
+                description: String::new(),
+                file: f.display().to_string(),
+                error: Some(e.to_string()),
+            },
+        })
+        .collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&entries).map_err(|e| e.to_string())?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if entries.is_empty() {
+        println!("no scenarios under {}", args.dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut t = render::table(&["name", "description", "file"]);
+    t.set_width(terminal_width());
+    t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    for e in &entries {
+        let text = e.error.clone().unwrap_or_else(|| e.description.clone());
+        t.add_row(vec![e.name.clone(), text, e.file.clone()]);
+    }
+    render::print_table(&t);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn terminal_width() -> u16 {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(120)
+}
+
+/// Lists the registered models.
+pub fn models() -> Result<ExitCode, String> {
+    let mut t = render::table(&["model", "what it is"]);
+    for m in sim_models::model::registry() {
+        t.add_row(vec![m.name, m.description]);
+    }
+    render::print_table(&t);
+    Ok(ExitCode::SUCCESS)
+}
