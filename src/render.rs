@@ -36,7 +36,11 @@ pub fn diagnostic(e: &ScenarioError) -> String {
             path,
             e.line,
             e.column,
-            if e.key.is_empty() { "(top level)" } else { &e.key }
+            if e.key.is_empty() {
+                "(top level)"
+            } else {
+                &e.key
+            }
         ))),
     ];
     let renderer = if std::io::stderr().is_terminal() {
@@ -81,7 +85,7 @@ pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::with_capacity(s.len() + s.len() / 3);
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -93,7 +97,11 @@ pub fn thousands(n: u64) -> String {
 pub fn number(v: f64) -> String {
     if v.fract() == 0.0 && v.abs() < 1e15 {
         let digits = thousands(v.abs() as u64);
-        if v < 0.0 { format!("-{digits}") } else { digits }
+        if v < 0.0 {
+            format!("-{digits}")
+        } else {
+            digits
+        }
     } else if v.abs() >= 100.0 {
         format!("{v:.1}")
     } else {

@@ -74,7 +74,9 @@ impl Clock {
 
     /// Current offset from true time at `now`, in nanoseconds (local − true).
     pub fn offset_at(&self, now: SimTime) -> i64 {
-        self.local(now).0.saturating_sub(now.0.min(i64::MAX as u64) as i64)
+        self.local(now)
+            .0
+            .saturating_sub(now.0.min(i64::MAX as u64) as i64)
     }
 
     /// Current drift in parts per million.
@@ -109,9 +111,13 @@ mod tests {
     fn jumps_move_readings_but_keep_drift() {
         let mut c = Clock::new(0, 1_000.0);
         c.jump(SimTime(1_000_000_000), -2_000_000_000);
-        assert_eq!(c.local(SimTime(1_000_000_000)), LocalTime(1_001_000_000 - 2_000_000_000));
         assert_eq!(
-            c.local(SimTime(2_000_000_000)).nanos_since(c.local(SimTime(1_000_000_000))),
+            c.local(SimTime(1_000_000_000)),
+            LocalTime(1_001_000_000 - 2_000_000_000)
+        );
+        assert_eq!(
+            c.local(SimTime(2_000_000_000))
+                .nanos_since(c.local(SimTime(1_000_000_000))),
             1_001_000_000
         );
     }

@@ -112,7 +112,9 @@ pub struct ScheduledFault {
 }
 
 /// A kind of fault the nemesis may inject; each is undone after the fault's duration.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum NemesisKind {
     /// Crash a random target, restart it afterwards.

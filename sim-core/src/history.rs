@@ -138,7 +138,9 @@ impl History {
         result: Option<i64>,
     ) -> bool {
         match self.ops.get_mut(id.0 as usize) {
-            Some(op) if op.client == client && op.completed.is_none() && status != OpPhase::Invoke => {
+            Some(op)
+                if op.client == client && op.completed.is_none() && status != OpPhase::Invoke =>
+            {
                 op.completed = Some(time);
                 op.status = status;
                 op.result = result;
@@ -186,7 +188,10 @@ mod tests {
         assert!(h.complete(SimTime(2), NodeId(3), id, OpPhase::Ok, Some(7)));
         assert!(!h.complete(SimTime(3), NodeId(3), id, OpPhase::Fail, None));
         let op = h.get(id).expect("op");
-        assert_eq!((op.status, op.result, op.completed), (OpPhase::Ok, Some(7), Some(SimTime(2))));
+        assert_eq!(
+            (op.status, op.result, op.completed),
+            (OpPhase::Ok, Some(7), Some(SimTime(2)))
+        );
     }
 
     #[test]
@@ -200,7 +205,10 @@ mod tests {
         h.complete(SimTime(2), c, b, OpPhase::Info, None);
         let counts = h.counts(&[c]);
         assert_eq!((counts.ok, counts.unknown, counts.pending), (1, 1, 1));
-        assert!((counts.availability() - 0.5).abs() < 1e-12, "pending ops are left out");
+        assert!(
+            (counts.availability() - 0.5).abs() < 1e-12,
+            "pending ops are left out"
+        );
         assert_eq!(h.counts(&[]).availability(), 1.0);
     }
 }

@@ -145,7 +145,9 @@ impl Network {
         let idx: Vec<_> = nodes.iter().map(|n| graph.add_node(n.clone())).collect();
         for i in 0..nodes.len() {
             for j in i + 1..nodes.len() {
-                let profile = usize::from(zone_profile[usize::from(zone_of[i]) * zones + usize::from(zone_of[j])]);
+                let profile = usize::from(
+                    zone_profile[usize::from(zone_of[i]) * zones + usize::from(zone_of[j])],
+                );
                 graph.add_edge(idx[i], idx[j], LinkInfo { profile });
             }
         }
@@ -310,7 +312,11 @@ mod tests {
     }
 
     fn net(config: &NetworkConfig, zones: &[&str]) -> Network {
-        Network::new(config, &nodes(zones), SimRng::new(1, crate::rng::Stream::Network))
+        Network::new(
+            config,
+            &nodes(zones),
+            SimRng::new(1, crate::rng::Stream::Network),
+        )
     }
 
     #[test]
@@ -321,8 +327,14 @@ mod tests {
         assert!(!n.is_blocked(NodeId(1), NodeId(0)));
         n.partition(&[vec![NodeId(0)], vec![NodeId(2), NodeId(3)]]);
         assert_eq!(n.blocked_links(), 5);
-        assert_eq!(n.route(SimTime(0), NodeId(2), NodeId(0)), Route::Dropped(DropReason::Partition));
-        assert!(!n.is_blocked(NodeId(1), NodeId(2)), "unlisted nodes keep their links");
+        assert_eq!(
+            n.route(SimTime(0), NodeId(2), NodeId(0)),
+            Route::Dropped(DropReason::Partition)
+        );
+        assert!(
+            !n.is_blocked(NodeId(1), NodeId(2)),
+            "unlisted nodes keep their links"
+        );
         n.heal();
         assert_eq!(n.blocked_links(), 0);
         assert!(n.blocked_pairs().is_empty());
@@ -362,7 +374,9 @@ mod tests {
         let mut n = net(&config, &["z", "z"]);
         let mut last = 0;
         for t in 0..2_000u64 {
-            if let Route::Deliver { at, duplicate_at } = n.route(SimTime(t * 100_000), NodeId(0), NodeId(1)) {
+            if let Route::Deliver { at, duplicate_at } =
+                n.route(SimTime(t * 100_000), NodeId(0), NodeId(1))
+            {
                 assert!(at.0 >= last);
                 last = duplicate_at.unwrap_or(at).0;
                 assert!(last >= at.0);
@@ -376,11 +390,19 @@ mod tests {
         config.default.loss = 0.1;
         let mut n = net(&config, &["z", "z"]);
         let lost = (0..100_000)
-            .filter(|_| matches!(n.route(SimTime(0), NodeId(0), NodeId(1)), Route::Dropped(DropReason::Loss)))
+            .filter(|_| {
+                matches!(
+                    n.route(SimTime(0), NodeId(0), NodeId(1)),
+                    Route::Dropped(DropReason::Loss)
+                )
+            })
             .count();
         assert!((9_400..=10_600).contains(&lost), "lost {lost}");
         n.set_loss_burst(1.0);
-        assert_eq!(n.route(SimTime(0), NodeId(0), NodeId(1)), Route::Dropped(DropReason::Loss));
+        assert_eq!(
+            n.route(SimTime(0), NodeId(0), NodeId(1)),
+            Route::Dropped(DropReason::Loss)
+        );
     }
 
     #[test]

@@ -319,7 +319,11 @@ impl<P: Protocol> SimBuilder<P> {
             }
         }
         let infos: Vec<NodeInfo> = self.nodes.iter().map(|(i, _, _)| i.clone()).collect();
-        let network = Network::new(&self.network, &infos, SimRng::new(self.seed, Stream::Network));
+        let network = Network::new(
+            &self.network,
+            &infos,
+            SimRng::new(self.seed, Stream::Network),
+        );
         let mut factories = Vec::with_capacity(count);
         let mut states = Vec::with_capacity(count);
         for (info, clock, factory) in self.nodes {
@@ -346,11 +350,13 @@ impl<P: Protocol> SimBuilder<P> {
             queue.push(f.at.0, Event::Fault(i as u32));
         }
         let mut fault_rng = SimRng::new(self.seed, Stream::Faults);
-        if let Some(n) = &self.nemesis {
-            if !n.kinds.is_empty() && !n.targets.is_empty() {
-                let first = n.start + n.interval.sample(&mut fault_rng);
-                queue.push(first.0, Event::Nemesis);
-            }
+        if let Some(n) = self
+            .nemesis
+            .as_ref()
+            .filter(|n| !n.kinds.is_empty() && !n.targets.is_empty())
+        {
+            let first = n.start + n.interval.sample(&mut fault_rng);
+            queue.push(first.0, Event::Nemesis);
         }
         Ok(Simulation {
             seed: self.seed,
@@ -584,7 +590,12 @@ impl<P: Protocol> Simulation<P> {
                         self.core.network.block(a, b);
                     }
                 }
-                let list = |v: &[NodeId]| v.iter().map(|n| name(&self.core, *n)).collect::<Vec<_>>().join(",");
+                let list = |v: &[NodeId]| {
+                    v.iter()
+                        .map(|n| name(&self.core, *n))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                };
                 format!("{{{}}} -> {{{}}} blocked", list(from), list(to))
             }
             FaultAction::Heal => {
@@ -613,12 +624,14 @@ impl<P: Protocol> Simulation<P> {
             }
             FaultAction::LatencySpike { extra, duration } => {
                 self.core.network.set_latency_spike(*extra);
-                self.core.schedule_fault(now + *duration, FaultAction::LatencySpikeEnd);
+                self.core
+                    .schedule_fault(now + *duration, FaultAction::LatencySpikeEnd);
                 format!("+{extra} on every message for {duration}")
             }
             FaultAction::LossBurst { loss, duration } => {
                 self.core.network.set_loss_burst(*loss);
-                self.core.schedule_fault(now + *duration, FaultAction::LossBurstEnd);
+                self.core
+                    .schedule_fault(now + *duration, FaultAction::LossBurstEnd);
                 format!("+{loss} loss on every link for {duration}")
             }
             FaultAction::LatencySpikeEnd => {
@@ -711,8 +724,14 @@ impl<P: Protocol> Simulation<P> {
         let lasts = cfg.duration.sample(rng);
         let until = (now + lasts).min(cfg.stop);
         let (action, undo) = match kind {
-            NemesisKind::Crash => (FaultAction::Crash(target), Some(FaultAction::Restart(target))),
-            NemesisKind::Pause => (FaultAction::Pause(target), Some(FaultAction::Resume(target))),
+            NemesisKind::Crash => (
+                FaultAction::Crash(target),
+                Some(FaultAction::Restart(target)),
+            ),
+            NemesisKind::Pause => (
+                FaultAction::Pause(target),
+                Some(FaultAction::Resume(target)),
+            ),
             NemesisKind::Isolate => (FaultAction::Isolate(target), Some(FaultAction::Heal)),
             NemesisKind::Partition => {
                 let mut shuffled = cfg.targets.clone();
@@ -722,13 +741,19 @@ impl<P: Protocol> Simulation<P> {
                 }
                 let cut = 1 + rng.below(shuffled.len().saturating_sub(1).max(1) as u64) as usize;
                 let rest = shuffled.split_off(cut.min(shuffled.len()));
-                (FaultAction::Partition(vec![shuffled, rest]), Some(FaultAction::Heal))
+                (
+                    FaultAction::Partition(vec![shuffled, rest]),
+                    Some(FaultAction::Heal),
+                )
             }
             NemesisKind::ClockJump => {
                 let max = cfg.clock_jump_max.0.min(i64::MAX as u64);
                 let delta = rng.range_inclusive(0, max.saturating_mul(2)) as i64 - max as i64;
                 (
-                    FaultAction::ClockJump { node: target, delta_ns: delta },
+                    FaultAction::ClockJump {
+                        node: target,
+                        delta_ns: delta,
+                    },
                     Some(FaultAction::ClockJump {
                         node: target,
                         delta_ns: delta.saturating_neg(),
@@ -839,12 +864,20 @@ impl<P: Protocol> Simulation<P> {
 
     /// Every node's name, in id order.
     pub fn node_names(&self) -> Vec<String> {
-        self.core.nodes.iter().map(|s| s.info.name.clone()).collect()
+        self.core
+            .nodes
+            .iter()
+            .map(|s| s.info.name.clone())
+            .collect()
     }
 
     /// Looks a node up by name.
     pub fn node_by_name(&self, name: &str) -> Option<NodeId> {
-        self.core.nodes.iter().position(|s| s.info.name == name).map(|i| NodeId(i as u32))
+        self.core
+            .nodes
+            .iter()
+            .position(|s| s.info.name == name)
+            .map(|i| NodeId(i as u32))
     }
 
     /// A node's status.
@@ -854,7 +887,11 @@ impl<P: Protocol> Simulation<P> {
 
     /// A node's tallies.
     pub fn node_stats(&self, node: NodeId) -> NodeStats {
-        self.core.nodes.get(node.index()).map(|s| s.stats).unwrap_or_default()
+        self.core
+            .nodes
+            .get(node.index())
+            .map(|s| s.stats)
+            .unwrap_or_default()
     }
 
     /// A node's latest annotations.
@@ -874,7 +911,10 @@ impl<P: Protocol> Simulation<P> {
 
     /// A node's clock offset from true time now, in nanoseconds.
     pub fn clock_offset(&self, node: NodeId) -> i64 {
-        self.core.nodes.get(node.index()).map_or(0, |s| s.clock.offset_at(self.core.now))
+        self.core
+            .nodes
+            .get(node.index())
+            .map_or(0, |s| s.clock.offset_at(self.core.now))
     }
 
     /// Every node of cluster `cluster`, in id order.
@@ -890,7 +930,9 @@ impl<P: Protocol> Core<P> {
     }
 
     pub(crate) fn node_name(&self, node: NodeId) -> &str {
-        self.nodes.get(node.index()).map_or("?", |s| s.info.name.as_str())
+        self.nodes
+            .get(node.index())
+            .map_or("?", |s| s.info.name.as_str())
     }
 
     #[inline]
@@ -920,7 +962,10 @@ impl<P: Protocol> Core<P> {
     #[inline]
     pub(crate) fn send(&mut self, from: NodeId, to: NodeId, msg: P::Msg) {
         if to.index() >= self.nodes.len() {
-            self.violation(from, format!("sent {} to unknown node #{}", msg.label(), to.0));
+            self.violation(
+                from,
+                format!("sent {} to unknown node #{}", msg.label(), to.0),
+            );
             return;
         }
         let label = msg.label();
@@ -932,12 +977,22 @@ impl<P: Protocol> Core<P> {
             Route::Dropped(reason) => {
                 let id = self.queue.next_seq();
                 self.queue.skip_seq();
-                self.record(TraceKind::Send { msg: id, from, to, label });
+                self.record(TraceKind::Send {
+                    msg: id,
+                    from,
+                    to,
+                    label,
+                });
                 self.drop_message(id, from, to, label, reason);
             }
             Route::Deliver { at, duplicate_at } => {
                 let id = self.queue.next_seq();
-                self.record(TraceKind::Send { msg: id, from, to, label });
+                self.record(TraceKind::Send {
+                    msg: id,
+                    from,
+                    to,
+                    label,
+                });
                 match duplicate_at {
                     None => self.enqueue_message(id, at, from, to, msg, label),
                     Some(dup_at) => {
@@ -960,7 +1015,15 @@ impl<P: Protocol> Core<P> {
     }
 
     #[inline]
-    fn enqueue_message(&mut self, id: u64, at: SimTime, from: NodeId, to: NodeId, msg: P::Msg, label: &'static str) {
+    fn enqueue_message(
+        &mut self,
+        id: u64,
+        at: SimTime,
+        from: NodeId,
+        to: NodeId,
+        msg: P::Msg,
+        label: &'static str,
+    ) {
         if self.messages.len() - self.free_messages.len() >= self.limits.max_in_flight {
             self.queue.skip_seq();
             self.drop_message(id, from, to, label, DropReason::Overflow);
@@ -993,7 +1056,14 @@ impl<P: Protocol> Core<P> {
         m
     }
 
-    fn drop_message(&mut self, msg: u64, from: NodeId, to: NodeId, label: &'static str, reason: DropReason) {
+    fn drop_message(
+        &mut self,
+        msg: u64,
+        from: NodeId,
+        to: NodeId,
+        label: &'static str,
+        reason: DropReason,
+    ) {
         self.msg_stats.dropped[reason as usize] += 1;
         self.record(TraceKind::Drop {
             msg,
@@ -1058,10 +1128,11 @@ impl<P: Protocol> Core<P> {
 
     #[inline]
     pub(crate) fn cancel_timer(&mut self, node: NodeId, id: TimerId) {
-        if let Some(t) = self.timers.get(id.slot as usize) {
-            if t.generation == id.generation && t.node == node.0 && t.timer.is_some() {
-                self.free_timer(id.slot);
-            }
+        let live = self.timers.get(id.slot as usize).is_some_and(|t| {
+            t.generation == id.generation && t.node == node.0 && t.timer.is_some()
+        });
+        if live {
+            self.free_timer(id.slot);
         }
     }
 
@@ -1077,7 +1148,8 @@ impl<P: Protocol> Core<P> {
 
     fn schedule_fault(&mut self, at: SimTime, action: FaultAction) {
         self.faults.push(ScheduledFault { at, action });
-        self.queue.push(at.0, Event::Fault((self.faults.len() - 1) as u32));
+        self.queue
+            .push(at.0, Event::Fault((self.faults.len() - 1) as u32));
     }
 
     pub(crate) fn annotate(&mut self, node: NodeId, key: &'static str, value: String) {
@@ -1101,9 +1173,18 @@ impl<P: Protocol> Core<P> {
         id
     }
 
-    pub(crate) fn complete(&mut self, node: NodeId, op: OpId, status: OpPhase, result: Option<i64>) {
+    pub(crate) fn complete(
+        &mut self,
+        node: NodeId,
+        op: OpId,
+        status: OpPhase,
+        result: Option<i64>,
+    ) {
         if !self.history.complete(self.now, node, op, status, result) {
-            self.violation(node, format!("completed operation {} it did not have open", op.0));
+            self.violation(
+                node,
+                format!("completed operation {} it did not have open", op.0),
+            );
             return;
         }
         let detail = match result {

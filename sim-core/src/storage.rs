@@ -86,7 +86,8 @@ impl<V: Clone> Storage<V> {
 
     fn remember(&mut self, key: &str) {
         if !self.dirty.contains_key(key) {
-            self.dirty.insert(key.to_owned(), self.current.get(key).cloned());
+            self.dirty
+                .insert(key.to_owned(), self.current.get(key).cloned());
         }
     }
 }

@@ -107,7 +107,7 @@ pub fn format_nanos(ns: u64) -> String {
     ];
     for (scale, unit) in UNITS {
         if ns >= scale {
-            if ns % scale == 0 {
+            if ns.is_multiple_of(scale) {
                 return format!("{}{unit}", ns / scale);
             }
             if scale > 1_000_000_000 {

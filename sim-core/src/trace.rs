@@ -302,7 +302,11 @@ impl TraceHash {
                 to,
                 label,
             } => {
-                let tag = if matches!(kind, TraceKind::Send { .. }) { 1 } else { 2 };
+                let tag = if matches!(kind, TraceKind::Send { .. }) {
+                    1
+                } else {
+                    2
+                };
                 self.word(tag | (u64::from(from.0) << 8) | (u64::from(to.0) << 36));
                 self.word(*msg);
                 self.bytes(label.as_bytes());

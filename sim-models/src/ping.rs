@@ -135,7 +135,7 @@ impl Node<World> for Echo {
         ctx.count("pings", 1);
         let storage = ctx.storage();
         storage.put(SERVED_KEY, Durable::Count(self.served));
-        if self.served % self.sync_every == 0 {
+        if self.served.is_multiple_of(self.sync_every) {
             storage.sync();
         }
         let server_time = ctx.now();

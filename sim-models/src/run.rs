@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use sim_core::{DropReason, MessageStats, NodeId, NodeStats, NodeStatus, Outcome, Simulation, Violation};
+use sim_core::{
+    DropReason, MessageStats, NodeId, NodeStats, NodeStatus, Outcome, Simulation, Violation,
+};
 
 use crate::scenario::spec::Expectation;
 use crate::scenario::{Overrides, Scenario};
@@ -78,17 +80,28 @@ pub struct RunSummary {
 impl RunSummary {
     /// Whether the run passed: no violation, no bound hit, every expectation held.
     pub fn passed(&self) -> bool {
-        self.violations.is_empty() && !self.outcome.hit_bound() && self.expectations.iter().all(|e| e.passed)
+        self.violations.is_empty()
+            && !self.outcome.hit_bound()
+            && self.expectations.iter().all(|e| e.passed)
     }
 
     /// Why the run failed, one line per reason (empty when it passed).
     pub fn failures(&self) -> Vec<String> {
         let mut out = Vec::new();
         if self.outcome.hit_bound() {
-            out.push(format!("the run hit a bound ({:?}): raise [limits] or shorten it", self.outcome).to_lowercase());
+            out.push(
+                format!(
+                    "the run hit a bound ({:?}): raise [limits] or shorten it",
+                    self.outcome
+                )
+                .to_lowercase(),
+            );
         }
         for v in &self.violations {
-            out.push(format!("invariant violated at {} on node #{}: {}", v.time, v.node.0, v.detail));
+            out.push(format!(
+                "invariant violated at {} on node #{}: {}",
+                v.time, v.node.0, v.detail
+            ));
         }
         for e in self.expectations.iter().filter(|e| !e.passed) {
             out.push(e.reason.clone().unwrap_or_default());
@@ -99,7 +112,10 @@ impl RunSummary {
 
 /// Builds and runs `scenario` with `overrides` and returns the simulation (for traces) and its
 /// summary.
-pub fn run(scenario: &Scenario, overrides: &Overrides) -> Result<(Simulation<World>, RunSummary), sim_core::BuildError> {
+pub fn run(
+    scenario: &Scenario,
+    overrides: &Overrides,
+) -> Result<(Simulation<World>, RunSummary), sim_core::BuildError> {
     let mut sim = scenario.build(overrides)?;
     sim.run();
     let summary = summarize(scenario, &sim);
@@ -149,7 +165,12 @@ impl RunRowBuilder<'_> {
         let state = self
             .sim
             .annotations(self.id)
-            .map(|a| a.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" "))
+            .map(|a| {
+                a.iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .unwrap_or_default();
         NodeRow {
             name: info.map(|i| i.name.clone()).unwrap_or_default(),
@@ -229,11 +250,15 @@ pub fn metric_table(scenario: &Scenario, sim: &Simulation<World>) -> BTreeMap<St
     m.insert("messages.duplicated".into(), stats.duplicated as f64);
     m.insert("messages.dropped".into(), stats.dropped_total() as f64);
     for r in DropReason::ALL {
-        m.insert(format!("messages.dropped.{}", r.as_str()), stats.dropped_for(r) as f64);
+        m.insert(
+            format!("messages.dropped.{}", r.as_str()),
+            stats.dropped_for(r) as f64,
+        );
     }
 
     // Scopes: every node, every cluster, and the whole run.
-    let mut scopes: Vec<(Option<String>, Vec<NodeId>)> = vec![(None, (0..sim.node_count() as u32).map(NodeId).collect())];
+    let mut scopes: Vec<(Option<String>, Vec<NodeId>)> =
+        vec![(None, (0..sim.node_count() as u32).map(NodeId).collect())];
     for c in &scenario.clusters {
         scopes.push((Some(c.name.clone()), sim.cluster_nodes(&c.name)));
     }
@@ -256,7 +281,11 @@ pub fn metric_table(scenario: &Scenario, sim: &Simulation<World>) -> BTreeMap<St
         c
     };
     for (scope, nodes) in &scopes {
-        let members: Vec<NodeId> = nodes.iter().copied().filter(|n| clients.contains(n)).collect();
+        let members: Vec<NodeId> = nodes
+            .iter()
+            .copied()
+            .filter(|n| clients.contains(n))
+            .collect();
         if members.is_empty() {
             continue;
         }
@@ -278,8 +307,15 @@ pub fn metric_table(scenario: &Scenario, sim: &Simulation<World>) -> BTreeMap<St
     };
     for name in counter_names {
         for (scope, nodes) in &scopes {
-            let sum: u64 = metrics.counters().filter(|(n, k, _)| *k == name && nodes.contains(n)).map(|(_, _, v)| v).sum();
-            if nodes.iter().any(|n| metrics.counters().any(|(m2, k, _)| k == name && m2 == *n)) {
+            let sum: u64 = metrics
+                .counters()
+                .filter(|(n, k, _)| *k == name && nodes.contains(n))
+                .map(|(_, _, v)| v)
+                .sum();
+            if nodes
+                .iter()
+                .any(|n| metrics.counters().any(|(m2, k, _)| k == name && m2 == *n))
+            {
                 m.insert(scoped(name, scope), sum as f64);
             }
         }

@@ -39,12 +39,14 @@ pub fn check(args: &DeterminismArgs) -> Result<ExitCode, String> {
     let (a, sa) = sim_models::run(&scenario, &overrides).map_err(err)?;
     let (b, sb) = sim_models::run(&scenario, &overrides).map_err(err)?;
     let names = a.node_names();
-    let row = |i: usize, e: &Option<TraceEvent>| e.as_ref().map(|e| TraceRow::of(i as u64, e, &names));
-    let divergence = first_divergence(a.trace().events(), b.trace().events()).map(|d| DivergenceOut {
-        index: d.index,
-        first: row(d.index, &d.first),
-        second: row(d.index, &d.second),
-    });
+    let row =
+        |i: usize, e: &Option<TraceEvent>| e.as_ref().map(|e| TraceRow::of(i as u64, e, &names));
+    let divergence =
+        first_divergence(a.trace().events(), b.trace().events()).map(|d| DivergenceOut {
+            index: d.index,
+            first: row(d.index, &d.first),
+            second: row(d.index, &d.second),
+        });
     let identical = divergence.is_none() && sa.trace_hash == sb.trace_hash;
     let report = Report {
         scenario: sa.scenario.clone(),
@@ -56,15 +58,24 @@ pub fn check(args: &DeterminismArgs) -> Result<ExitCode, String> {
         divergence,
     };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        );
     } else if identical {
         println!(
             "deterministic: two runs of {} with seed {} gave identical traces ({} events, hash {})",
             report.scenario, report.seed, report.events, report.hash_first
         );
     } else {
-        println!("NOT deterministic: {} with seed {}", report.scenario, report.seed);
-        println!("  trace hashes: {} vs {}", report.hash_first, report.hash_second);
+        println!(
+            "NOT deterministic: {} with seed {}",
+            report.scenario, report.seed
+        );
+        println!(
+            "  trace hashes: {} vs {}",
+            report.hash_first, report.hash_second
+        );
         if let Some(d) = &report.divergence {
             println!("  first divergent event: #{}", d.index);
             let show = |r: &Option<TraceRow>| match r {
@@ -84,5 +95,9 @@ pub fn check(args: &DeterminismArgs) -> Result<ExitCode, String> {
             println!("    run 2: {}", show(&d.second));
         }
     }
-    Ok(if identical { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if identical {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -35,13 +35,19 @@ fn scenario_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// error rather than stopping the listing.
 pub fn list(args: &ListArgs) -> Result<ExitCode, String> {
     let mut files = Vec::new();
-    scenario_files(&args.dir, &mut files).map_err(|e| format!("error: cannot list {}: {e}", args.dir.display()))?;
+    scenario_files(&args.dir, &mut files)
+        .map_err(|e| format!("error: cannot list {}: {e}", args.dir.display()))?;
     let entries: Vec<Entry> = files
         .iter()
         .map(|f| match sim_models::Scenario::load(f) {
             Ok(s) => Entry {
                 name: s.name().to_owned(),
-                description: s.spec.description.split_whitespace().collect::<Vec<_>>().join(" "),
+                description: s
+                    .spec
+                    .description
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
                 file: f.display().to_string(),
                 error: None,
             },
@@ -54,7 +60,10 @@ pub fn list(args: &ListArgs) -> Result<ExitCode, String> {
         })
         .collect();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&entries).map_err(|e| e.to_string())?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&entries).map_err(|e| e.to_string())?
+        );
         return Ok(ExitCode::SUCCESS);
     }
     if entries.is_empty() {

@@ -63,16 +63,19 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, String> {
     if let Some(d) = args.duration {
         let skipped = scenario.faults_after(d);
         if skipped > 0 {
-            eprintln!("note: {skipped} scheduled faults fall after --duration {d} and will not happen");
+            eprintln!(
+                "note: {skipped} scheduled faults fall after --duration {d} and will not happen"
+            );
         }
     }
     let started = Instant::now();
-    let (sim, summary) =
-        sim_models::run(&scenario, &overrides).map_err(|e| format!("error: {}: {e}", args.scenario.display()))?;
+    let (sim, summary) = sim_models::run(&scenario, &overrides)
+        .map_err(|e| format!("error: {}: {e}", args.scenario.display()))?;
     let wall = started.elapsed().as_secs_f64();
     let trace_file = match (&args.trace, trace_format) {
         (Some(path), Some(format)) => {
-            let file = std::fs::File::create(path).map_err(|e| format!("error: cannot create {}: {e}", path.display()))?;
+            let file = std::fs::File::create(path)
+                .map_err(|e| format!("error: cannot create {}: {e}", path.display()))?;
             export(sim.trace().events(), &sim.node_names(), format, file)
                 .map_err(|e| format!("error: {}: {e}", path.display()))?;
             Some(path.display().to_string())
@@ -81,7 +84,11 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, String> {
     };
     let seed = summary.seed;
     let reproduce = reproduce_line(&args.scenario, seed, args);
-    let rate = if wall > 0.0 { summary.events as f64 / wall } else { 0.0 };
+    let rate = if wall > 0.0 {
+        summary.events as f64 / wall
+    } else {
+        0.0
+    };
     if args.json {
         let out = JsonOut {
             summary: &summary,
@@ -93,15 +100,29 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, String> {
             reproduce,
             trace_file,
         };
-        println!("{}", serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
+        );
     } else {
         print_summary(&scenario, &summary, args, wall, rate, trace_file.as_deref());
         println!("reproduce: {reproduce}");
     }
-    Ok(if summary.passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if summary.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
-fn print_summary(scenario: &Scenario, s: &RunSummary, args: &RunArgs, wall: f64, rate: f64, trace_file: Option<&str>) {
+fn print_summary(
+    scenario: &Scenario,
+    s: &RunSummary,
+    args: &RunArgs,
+    wall: f64,
+    rate: f64,
+    trace_file: Option<&str>,
+) {
     let m = &s.messages;
     let drops: Vec<String> = DropReason::ALL
         .iter()
@@ -114,29 +135,52 @@ fn print_summary(scenario: &Scenario, s: &RunSummary, args: &RunArgs, wall: f64,
         format!("{} ({})", thousands(m.dropped_total()), drops.join(", "))
     };
     let mut t = render::table(&["run", ""]);
-    t.add_row(vec!["scenario".to_owned(), format!("{} ({})", s.scenario, args.scenario.display())]);
+    t.add_row(vec![
+        "scenario".to_owned(),
+        format!("{} ({})", s.scenario, args.scenario.display()),
+    ]);
     t.add_row(vec!["seed".to_owned(), s.seed.to_string()]);
     t.add_row(vec![
         "outcome".to_owned(),
-        format!("{:?} at {} simulated", s.outcome, sim_core::SimTime(s.sim_time_ns)).to_lowercase(),
+        format!(
+            "{:?} at {} simulated",
+            s.outcome,
+            sim_core::SimTime(s.sim_time_ns)
+        )
+        .to_lowercase(),
     ]);
     t.add_row(vec!["events".to_owned(), thousands(s.events)]);
     t.add_row(vec!["messages sent".to_owned(), thousands(m.sent)]);
-    t.add_row(vec!["messages delivered".to_owned(), thousands(m.delivered)]);
+    t.add_row(vec![
+        "messages delivered".to_owned(),
+        thousands(m.delivered),
+    ]);
     t.add_row(vec!["messages dropped".to_owned(), dropped]);
-    t.add_row(vec!["messages duplicated".to_owned(), thousands(m.duplicated)]);
+    t.add_row(vec![
+        "messages duplicated".to_owned(),
+        thousands(m.duplicated),
+    ]);
     t.add_row(vec!["faults applied".to_owned(), thousands(s.faults)]);
-    t.add_row(vec!["violations".to_owned(), s.violations.len().to_string()]);
+    t.add_row(vec![
+        "violations".to_owned(),
+        s.violations.len().to_string(),
+    ]);
     t.add_row(vec!["wall time".to_owned(), format!("{wall:.3} s")]);
     t.add_row(vec!["events per second".to_owned(), thousands(rate as u64)]);
-    t.add_row(vec!["trace hash".to_owned(), format!("{} ({} events)", s.trace_hash, thousands(s.trace_events))]);
+    t.add_row(vec![
+        "trace hash".to_owned(),
+        format!("{} ({} events)", s.trace_hash, thousands(s.trace_events)),
+    ]);
     if let Some(f) = trace_file {
         t.add_row(vec!["trace file".to_owned(), f.to_owned()]);
     }
     render::print_table(&t);
     println!();
 
-    let mut nodes = render::table(&["node", "cluster", "zone", "status", "sent", "received", "timers", "crashes", "restarts", "clock", "state"]);
+    let mut nodes = render::table(&[
+        "node", "cluster", "zone", "status", "sent", "received", "timers", "crashes", "restarts",
+        "clock", "state",
+    ]);
     for n in &s.nodes {
         nodes.add_row(vec![
             n.name.clone(),
@@ -159,7 +203,10 @@ fn print_summary(scenario: &Scenario, s: &RunSummary, args: &RunArgs, wall: f64,
     let mut metrics = render::table(&["metric", "value"]);
     let mut hidden = 0;
     for (k, v) in &s.metrics {
-        let per_node = k.rsplit('.').next().is_some_and(|last| node_names.contains(&last));
+        let per_node = k
+            .rsplit('.')
+            .next()
+            .is_some_and(|last| node_names.contains(&last));
         if per_node && !args.verbose {
             hidden += 1;
             continue;

@@ -23,7 +23,10 @@ pub fn validate(args: &ValidateArgs) -> Result<ExitCode, String> {
         }
     }
     if bad > 0 {
-        eprintln!("{bad} of {} scenario files are invalid", args.scenarios.len());
+        eprintln!(
+            "{bad} of {} scenario files are invalid",
+            args.scenarios.len()
+        );
         return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)

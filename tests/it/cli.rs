@@ -20,15 +20,31 @@ fn run_prints_a_summary_seed_and_reproduce_line() {
     let out = dsim(&["run", "scenarios/basics/partition.toml", "--seed", "7"]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
-    for needle in ["seed", "trace hash", "messages dropped", "availability.c1", "PASSED", "events per second"] {
+    for needle in [
+        "seed",
+        "trace hash",
+        "messages dropped",
+        "availability.c1",
+        "PASSED",
+        "events per second",
+    ] {
         assert!(stdout.contains(needle), "missing {needle:?} in\n{stdout}");
     }
-    assert!(stdout.contains("reproduce: dsim run scenarios/basics/partition.toml --seed 7"), "{stdout}");
+    assert!(
+        stdout.contains("reproduce: dsim run scenarios/basics/partition.toml --seed 7"),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn run_json_is_machine_readable_and_matches_the_table_run() {
-    let out = dsim(&["run", "scenarios/basics/partition.toml", "--seed", "7", "--json"]);
+    let out = dsim(&[
+        "run",
+        "scenarios/basics/partition.toml",
+        "--seed",
+        "7",
+        "--json",
+    ]);
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(v["seed"], 7);
@@ -58,14 +74,29 @@ fn trace_export_writes_csv_and_jsonl() {
     let csv = dir.join("t.csv");
     let jsonl = dir.join("t.jsonl");
     for f in [&csv, &jsonl] {
-        let out = dsim(&["run", "scenarios/basics/partition.toml", "--duration", "12s", "--trace", f.to_str().expect("utf8")]);
-        assert_eq!(out.status.code(), Some(1), "shortened run fails its expectations");
+        let out = dsim(&[
+            "run",
+            "scenarios/basics/partition.toml",
+            "--duration",
+            "12s",
+            "--trace",
+            f.to_str().expect("utf8"),
+        ]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "shortened run fails its expectations"
+        );
     }
     let csv_text = std::fs::read_to_string(&csv).expect("csv");
     assert!(csv_text.starts_with("index,time_ns,kind,node,peer,msg,label,detail\n"));
-    assert!(csv_text.contains(",drop,"), "partition drops are in the trace");
+    assert!(
+        csv_text.contains(",drop,"),
+        "partition drops are in the trace"
+    );
     let first = std::fs::read_to_string(&jsonl).expect("jsonl");
-    let line: serde_json::Value = serde_json::from_str(first.lines().next().expect("a line")).expect("json");
+    let line: serde_json::Value =
+        serde_json::from_str(first.lines().next().expect("a line")).expect("json");
     assert_eq!(line["kind"], "start");
     assert_eq!(csv_text.lines().count() - 1, first.lines().count());
     let bad = dsim(&["run", "scenarios/basics/partition.toml", "--trace", "t.xml"]);
@@ -79,14 +110,28 @@ fn invalid_scenarios_render_a_diagnostic_and_exit_2() {
     let dir = std::env::temp_dir().join(format!("dsim-bad-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp");
     let bad = dir.join("bad.toml");
-    std::fs::write(&bad, "name = \"x\"\ndescription = \"d\"\nduration = \"5 parsecs\"\n").expect("write");
+    std::fs::write(
+        &bad,
+        "name = \"x\"\ndescription = \"d\"\nduration = \"5 parsecs\"\n",
+    )
+    .expect("write");
     let out = dsim(&["run", bad.to_str().expect("utf8")]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("error: unknown unit \"parsecs\""), "{stderr}");
+    assert!(
+        stderr.contains("error: unknown unit \"parsecs\""),
+        "{stderr}"
+    );
     assert!(stderr.contains("bad.toml:3:12"), "{stderr}");
-    assert!(stderr.contains("duration = \"5 parsecs\""), "shows the line: {stderr}");
-    let out = dsim(&["validate", bad.to_str().expect("utf8"), "scenarios/basics/loss.toml"]);
+    assert!(
+        stderr.contains("duration = \"5 parsecs\""),
+        "shows the line: {stderr}"
+    );
+    let out = dsim(&[
+        "validate",
+        bad.to_str().expect("utf8"),
+        "scenarios/basics/loss.toml",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stdout).contains("ok       scenarios/basics/loss.toml"));
     assert!(text(&out.stderr).contains("1 of 2 scenario files are invalid"));
@@ -98,12 +143,21 @@ fn invalid_scenarios_render_a_diagnostic_and_exit_2() {
 
 #[test]
 fn print_config_fills_defaults_and_runs_the_same() {
-    let out = dsim(&["run", "scenarios/basics/loss.toml", "--seed", "5", "--print-config"]);
+    let out = dsim(&[
+        "run",
+        "scenarios/basics/loss.toml",
+        "--seed",
+        "5",
+        "--print-config",
+    ]);
     assert!(out.status.success());
     let config = text(&out.stdout);
     assert!(config.contains("seed = 5"));
     assert!(config.contains("max_events"), "limits filled in: {config}");
-    assert!(config.contains("pick = \"round-robin\""), "model defaults filled in: {config}");
+    assert!(
+        config.contains("pick = \"round-robin\""),
+        "model defaults filled in: {config}"
+    );
     let path = std::env::temp_dir().join(format!("dsim-printed-{}.toml", std::process::id()));
     std::fs::write(&path, &config).expect("write");
     let a = dsim(&["run", "scenarios/basics/loss.toml", "--seed", "5", "--json"]);
@@ -129,14 +183,27 @@ fn list_shows_every_scenario_with_its_description() {
 
 #[test]
 fn check_determinism_reports_identical_runs() {
-    let out = dsim(&["check-determinism", "scenarios/basics/loss.toml", "--seed", "3", "--duration", "5s"]);
+    let out = dsim(&[
+        "check-determinism",
+        "scenarios/basics/loss.toml",
+        "--seed",
+        "3",
+        "--duration",
+        "5s",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("deterministic: two runs"));
 }
 
 #[test]
 fn help_is_available_everywhere() {
-    for cmd in [vec!["--help"], vec!["run", "--help"], vec!["validate", "--help"], vec!["list", "--help"], vec!["check-determinism", "--help"]] {
+    for cmd in [
+        vec!["--help"],
+        vec!["run", "--help"],
+        vec!["validate", "--help"],
+        vec!["list", "--help"],
+        vec!["check-determinism", "--help"],
+    ] {
         let out = dsim(&cmd);
         assert!(out.status.success(), "{cmd:?}");
         assert!(text(&out.stdout).contains("Usage"), "{cmd:?}");

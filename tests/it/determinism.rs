@@ -21,7 +21,10 @@ fn shipped_scenarios() -> Vec<PathBuf> {
         }
     }
     let mut out = Vec::new();
-    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"), &mut out);
+    walk(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios"),
+        &mut out,
+    );
     out
 }
 
@@ -44,7 +47,12 @@ fn every_shipped_scenario_is_deterministic_and_seed_sensitive() {
         let b = hash(f, None);
         assert_eq!(a, b, "{} is not deterministic", f.display());
         let other = hash(f, Some(0xD15C0));
-        assert_ne!(a, other, "{}: a different seed gave the same trace", f.display());
+        assert_ne!(
+            a,
+            other,
+            "{}: a different seed gave the same trace",
+            f.display()
+        );
     }
 }
 
@@ -52,9 +60,18 @@ fn every_shipped_scenario_is_deterministic_and_seed_sensitive() {
 fn every_shipped_scenario_passes_its_expectations() {
     for f in shipped_scenarios() {
         let scenario = Scenario::load(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        assert!(!scenario.spec.expect.is_empty(), "{} has no [expect]", f.display());
+        assert!(
+            !scenario.spec.expect.is_empty(),
+            "{} has no [expect]",
+            f.display()
+        );
         let (_, summary) = sim_models::run(&scenario, &Overrides::default()).expect("builds");
-        assert!(summary.passed(), "{} failed: {:?}", f.display(), summary.failures());
+        assert!(
+            summary.passed(),
+            "{} failed: {:?}",
+            f.display(),
+            summary.failures()
+        );
     }
 }
 
@@ -63,7 +80,8 @@ fn print_config_parses_back_to_the_same_run() {
     for f in shipped_scenarios() {
         let scenario = Scenario::load(&f).expect("valid");
         let printed = scenario.to_toml(&Overrides::default());
-        let reparsed = Scenario::parse(&f, &printed).unwrap_or_else(|e| panic!("{}: {e}\n{printed}", f.display()));
+        let reparsed = Scenario::parse(&f, &printed)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{printed}", f.display()));
         let (_, a) = sim_models::run(&scenario, &Overrides::default()).expect("builds");
         let (_, b) = sim_models::run(&reparsed, &Overrides::default()).expect("builds");
         assert_eq!(a.trace_hash, b.trace_hash, "{}", f.display());
@@ -82,6 +100,10 @@ fn golden_trace_hashes() {
         ("scenarios/basics/clock-skew.toml", 3, "GOLDEN_SKEW"),
     ];
     for (file, seed, expected) in golden {
-        assert_eq!(hash(&root.join(file), Some(seed)), expected, "{file} seed {seed}");
+        assert_eq!(
+            hash(&root.join(file), Some(seed)),
+            expected,
+            "{file} seed {seed}"
+        );
     }
 }

@@ -58,7 +58,10 @@ impl Node<P> for Probe {
     fn on_start(&mut self, ctx: &mut Ctx<'_, P>) {
         let synced = ctx.storage().get("synced").copied();
         let volatile = ctx.storage().get("volatile").copied();
-        self.log.borrow_mut().started.push((ctx.id().0, synced, volatile.unwrap_or(0)));
+        self.log
+            .borrow_mut()
+            .started
+            .push((ctx.id().0, synced, volatile.unwrap_or(0)));
         let restarts = synced.unwrap_or(0) + 1;
         ctx.storage().put_synced("synced", restarts);
         ctx.storage().put("volatile", 99);
@@ -73,7 +76,10 @@ impl Node<P> for Probe {
     fn on_message(&mut self, ctx: &mut Ctx<'_, P>, _from: NodeId, msg: Msg) {
         let Msg::Hello(n) = msg;
         self.volatile_counter += 1;
-        self.log.borrow_mut().received.push((ctx.id().0, n, ctx.now()));
+        self.log
+            .borrow_mut()
+            .received
+            .push((ctx.id().0, n, ctx.now()));
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, P>, timer: Tm) {
@@ -132,15 +138,26 @@ fn crash_loses_volatile_state_and_unsynced_writes_but_keeps_synced_ones() {
     let after: Vec<u64> = log
         .received
         .iter()
-        .filter(|r| r.2 .0 > 100_000_000)
+        .filter(|r| r.2.0 > 100_000_000)
         .map(|r| r.1)
         .collect();
-    assert_eq!(after.first(), Some(&1), "volatile counter must restart: {after:?}");
+    assert_eq!(
+        after.first(),
+        Some(&1),
+        "volatile counter must restart: {after:?}"
+    );
     // No tick fired while it was down (its timers died with it).
-    assert!(log.ticks.iter().all(|t| !(50_000_000..100_000_000).contains(&t.1 .0)));
+    assert!(
+        log.ticks
+            .iter()
+            .all(|t| !(50_000_000..100_000_000).contains(&t.1.0))
+    );
     assert_eq!(sim.node_stats(NodeId(0)).crashes, 1);
     assert_eq!(sim.node_stats(NodeId(0)).restarts, 1);
-    assert_eq!(sim.storage(NodeId(0)).and_then(|s| s.get("synced")), Some(&2));
+    assert_eq!(
+        sim.storage(NodeId(0)).and_then(|s| s.get("synced")),
+        Some(&2)
+    );
 }
 
 #[test]
@@ -153,7 +170,7 @@ fn messages_to_a_crashed_node_are_dropped() {
     sim.run();
     let dropped = sim.message_stats().dropped_for(DropReason::NodeDown);
     assert!((14..=16).contains(&dropped), "dropped {dropped}");
-    assert!(log.borrow().received.iter().all(|r| r.2 .0 <= 50_000_000));
+    assert!(log.borrow().received.iter().all(|r| r.2.0 <= 50_000_000));
 }
 
 #[test]
@@ -171,7 +188,7 @@ fn a_paused_node_keeps_state_and_handles_its_backlog_in_order_on_resume() {
     sorted.sort_unstable();
     assert_eq!(seq, sorted, "backlog handled in order");
     assert_eq!(seq.len(), 19, "nothing lost: {seq:?}");
-    let at_resume = log.received.iter().filter(|r| r.2 .0 == 100_000_000).count();
+    let at_resume = log.received.iter().filter(|r| r.2.0 == 100_000_000).count();
     assert_eq!(at_resume, 5, "five hellos queued during the pause");
     assert_eq!(sim.message_stats().dropped_total(), 0);
 }
@@ -180,7 +197,13 @@ fn a_paused_node_keeps_state_and_handles_its_backlog_in_order_on_resume() {
 fn partitions_block_one_or_both_directions_until_healed() {
     let log = Rc::new(RefCell::new(Log::default()));
     let mut sim = two_nodes(&log, 1)
-        .fault(SimTime(50_000_000), FaultAction::Block { from: vec![NodeId(0)], to: vec![NodeId(1)] })
+        .fault(
+            SimTime(50_000_000),
+            FaultAction::Block {
+                from: vec![NodeId(0)],
+                to: vec![NodeId(1)],
+            },
+        )
         .fault(SimTime(100_000_000), FaultAction::Heal)
         .build()
         .expect("valid");
@@ -191,7 +214,7 @@ fn partitions_block_one_or_both_directions_until_healed() {
         .borrow()
         .received
         .iter()
-        .filter(|r| (51_000_000..100_000_000).contains(&r.2 .0))
+        .filter(|r| (51_000_000..100_000_000).contains(&r.2.0))
         .count();
     assert_eq!(received_during, 0);
 }
@@ -201,7 +224,13 @@ fn local_clocks_show_offset_and_drift_and_timers_follow_the_oscillator() {
     let log = Rc::new(RefCell::new(Log::default()));
     let mut sim = SimBuilder::<P>::new(1)
         .duration(Duration::from_millis(100))
-        .node("a1", "a", "z", Clock::new(5_000_000, 500_000.0), probe(&log, false))
+        .node(
+            "a1",
+            "a",
+            "z",
+            Clock::new(5_000_000, 500_000.0),
+            probe(&log, false),
+        )
         .node("b1", "b", "z", Clock::new(0, 0.0), probe(&log, false))
         .build()
         .expect("valid");
@@ -210,7 +239,7 @@ fn local_clocks_show_offset_and_drift_and_timers_follow_the_oscillator() {
     // 50% fast: a 10 ms local timer fires every 6.67 ms of true time, i.e. 15 ticks in 100 ms.
     assert_eq!(log.ticks.len(), 14);
     // The first tick reads 5 ms offset + 10 ms local.
-    let first = log.ticks[0].1 .0;
+    let first = log.ticks[0].1.0;
     assert!((15_000_000..=15_000_002).contains(&first), "{first}");
 }
 
@@ -227,7 +256,11 @@ fn runaway_runs_stop_at_the_event_limit() {
         .expect("valid");
     assert_eq!(sim.run(), Outcome::EventLimit);
     assert_eq!(sim.events(), 10_000);
-    assert_eq!(sim.now(), SimTime(0), "zero-delay timers never advance time");
+    assert_eq!(
+        sim.now(),
+        SimTime(0),
+        "zero-delay timers never advance time"
+    );
 }
 
 #[test]
@@ -252,9 +285,17 @@ fn builder_rejects_bad_configurations() {
         .node("a1", "a", "z", Clock::new(0, 0.0), probe(&log, false))
         .build();
     assert_eq!(dup.err(), Some(BuildError::DuplicateNode("a1".into())));
-    let unknown = two_nodes(&log, 1).fault(SimTime(1), FaultAction::Crash(NodeId(9))).build();
-    assert!(matches!(unknown.err(), Some(BuildError::UnknownNode { node: 9, .. })));
-    assert_eq!(SimBuilder::<P>::new(1).build().err(), Some(BuildError::NoNodes));
+    let unknown = two_nodes(&log, 1)
+        .fault(SimTime(1), FaultAction::Crash(NodeId(9)))
+        .build();
+    assert!(matches!(
+        unknown.err(),
+        Some(BuildError::UnknownNode { node: 9, .. })
+    ));
+    assert_eq!(
+        SimBuilder::<P>::new(1).build().err(),
+        Some(BuildError::NoNodes)
+    );
 }
 
 #[test]

@@ -45,7 +45,11 @@ fn fails(text: &str, line: usize, key: &str, message: &str) -> ScenarioError {
         Err(e) => e,
     };
     assert_eq!(e.file, Path::new("bad.toml"));
-    assert!(e.message.contains(message), "message {:?} lacks {message:?}", e.message);
+    assert!(
+        e.message.contains(message),
+        "message {:?} lacks {message:?}",
+        e.message
+    );
     assert_eq!(e.key, key, "key of {:?}", e.message);
     assert_eq!(e.line, line, "line of {:?}", e.message);
     assert!(e.column >= 1);
@@ -67,33 +71,63 @@ fn the_good_scenario_parses() {
 
 #[test]
 fn toml_syntax_error() {
-    let e = fails(&good_with("name = \"t\"", "name = \"t"), 1, "", "invalid basic string");
+    let e = fails(
+        &good_with("name = \"t\"", "name = \"t"),
+        1,
+        "",
+        "invalid basic string",
+    );
     assert_eq!(e.column, 8);
 }
 
 #[test]
 fn unknown_top_level_key() {
-    fails(&good_with("duration = \"60s\"", "durration = \"60s\""), 3, "durration", "unknown field `durration`");
+    fails(
+        &good_with("duration = \"60s\"", "durration = \"60s\""),
+        3,
+        "durration",
+        "unknown field `durration`",
+    );
 }
 
 #[test]
 fn missing_duration() {
-    fails(&good_with("duration = \"60s\"\n", ""), 1, "", "missing field `duration`");
+    fails(
+        &good_with("duration = \"60s\"\n", ""),
+        1,
+        "",
+        "missing field `duration`",
+    );
 }
 
 #[test]
 fn unknown_duration_unit() {
-    fails(&good_with("duration = \"60s\"", "duration = \"60 sec\""), 3, "duration", "unknown unit \"sec\"");
+    fails(
+        &good_with("duration = \"60s\"", "duration = \"60 sec\""),
+        3,
+        "duration",
+        "unknown unit \"sec\"",
+    );
 }
 
 #[test]
 fn negative_duration() {
-    fails(&good_with("duration = \"60s\"", "duration = \"-60s\""), 3, "duration", "cannot be negative");
+    fails(
+        &good_with("duration = \"60s\"", "duration = \"-60s\""),
+        3,
+        "duration",
+        "cannot be negative",
+    );
 }
 
 #[test]
 fn probability_outside_unit_interval() {
-    fails(&good_with("loss = 0.01", "loss = 1.5"), 7, "network.loss", "probability 1.5 is outside [0, 1]");
+    fails(
+        &good_with("loss = 0.01", "loss = 1.5"),
+        7,
+        "network.loss",
+        "probability 1.5 is outside [0, 1]",
+    );
 }
 
 #[test]
@@ -108,69 +142,136 @@ fn bad_distribution_arity() {
 
 #[test]
 fn reversed_uniform_bounds() {
-    fails(&good_with("uniform(1ms, 5ms)", "uniform(5ms, 1ms)"), 6, "network.latency", "uniform");
+    fails(
+        &good_with("uniform(1ms, 5ms)", "uniform(5ms, 1ms)"),
+        6,
+        "network.latency",
+        "uniform",
+    );
 }
 
 #[test]
 fn unknown_model() {
-    fails(&good_with("model = \"echo\"", "model = \"ekko\""), 11, "cluster[0].model", "unknown model \"ekko\": expected one of echo, pinger");
+    fails(
+        &good_with("model = \"echo\"", "model = \"ekko\""),
+        11,
+        "cluster[0].model",
+        "unknown model \"ekko\": expected one of echo, pinger",
+    );
 }
 
 #[test]
 fn unknown_model_key() {
-    fails(&good_with("timeout = \"1s\"", "timout = \"1s\""), 20, "cluster[1].timout", "unknown key for model \"pinger\"");
+    fails(
+        &good_with("timeout = \"1s\"", "timout = \"1s\""),
+        20,
+        "cluster[1].timout",
+        "unknown key for model \"pinger\"",
+    );
 }
 
 #[test]
 fn model_key_of_wrong_type() {
-    fails(&good_with("timeout = \"1s\"", "timeout = true"), 20, "cluster[1].timeout", "invalid type");
+    fails(
+        &good_with("timeout = \"1s\"", "timeout = true"),
+        20,
+        "cluster[1].timeout",
+        "invalid type",
+    );
 }
 
 #[test]
 fn client_targets_unknown_cluster() {
-    fails(&good_with("target = \"srv\"", "target = \"db\""), 19, "cluster[1].target", "unknown cluster \"db\"");
+    fails(
+        &good_with("target = \"srv\"", "target = \"db\""),
+        19,
+        "cluster[1].target",
+        "unknown cluster \"db\"",
+    );
 }
 
 #[test]
 fn zero_nodes() {
-    fails(&good_with("nodes = 3", "nodes = 0"), 12, "cluster[0].nodes", "nodes must be between 1 and 10000");
+    fails(
+        &good_with("nodes = 3", "nodes = 0"),
+        12,
+        "cluster[0].nodes",
+        "nodes must be between 1 and 10000",
+    );
 }
 
 #[test]
 fn nodes_of_wrong_type() {
-    fails(&good_with("nodes = 3", "nodes = \"three\""), 12, "cluster[0].nodes", "invalid type");
+    fails(
+        &good_with("nodes = 3", "nodes = \"three\""),
+        12,
+        "cluster[0].nodes",
+        "invalid type",
+    );
 }
 
 #[test]
 fn unknown_node_in_partition() {
-    let e = fails(&good_with("\"srv3\", \"c2\"]]", "\"srv9\", \"c2\"]]"), 24, "faults[0].partition[1][1]", "unknown node \"srv9\" in faults[0].partition");
-    assert!(e.message.contains("srv1"), "lists known nodes: {}", e.message);
+    let e = fails(
+        &good_with("\"srv3\", \"c2\"]]", "\"srv9\", \"c2\"]]"),
+        24,
+        "faults[0].partition[1][1]",
+        "unknown node \"srv9\" in faults[0].partition",
+    );
+    assert!(
+        e.message.contains("srv1"),
+        "lists known nodes: {}",
+        e.message
+    );
 }
 
 #[test]
 fn fault_after_the_end() {
-    fails(&good_with("at = \"20s\"", "at = \"90s\""), 27, "faults[1].at", "fault at 90s is after the end of the run (60s)");
+    fails(
+        &good_with("at = \"20s\"", "at = \"90s\""),
+        27,
+        "faults[1].at",
+        "fault at 90s is after the end of the run (60s)",
+    );
 }
 
 #[test]
 fn fault_with_two_actions() {
-    fails(&good_with("heal = \"all\"", "heal = \"all\"\ncrash = \"srv1\""), 26, "faults[1]", "exactly one action");
+    fails(
+        &good_with("heal = \"all\"", "heal = \"all\"\ncrash = \"srv1\""),
+        26,
+        "faults[1]",
+        "exactly one action",
+    );
 }
 
 #[test]
 fn fault_without_action() {
-    fails(&good_with("heal = \"all\"\n", ""), 26, "faults[1]", "a fault needs one action");
+    fails(
+        &good_with("heal = \"all\"\n", ""),
+        26,
+        "faults[1]",
+        "a fault needs one action",
+    );
 }
 
 #[test]
 fn heal_with_a_bad_value() {
-    fails(&good_with("heal = \"all\"", "heal = \"some\""), 28, "faults[1].heal", "heal takes \"all\"");
+    fails(
+        &good_with("heal = \"all\"", "heal = \"some\""),
+        28,
+        "faults[1].heal",
+        "heal takes \"all\"",
+    );
 }
 
 #[test]
 fn partition_with_one_group() {
     fails(
-        &good_with("partition = [[\"srv1\", \"c1\"], [\"srv2\", \"srv3\", \"c2\"]]", "partition = [[\"srv1\", \"c1\"]]"),
+        &good_with(
+            "partition = [[\"srv1\", \"c1\"], [\"srv2\", \"srv3\", \"c2\"]]",
+            "partition = [[\"srv1\", \"c1\"]]",
+        ),
         22,
         "faults[0].partition",
         "at least two groups",
@@ -179,25 +280,50 @@ fn partition_with_one_group() {
 
 #[test]
 fn missing_clusters() {
-    let text: String = GOOD.split("[[cluster]]").next().unwrap_or_default().to_owned();
+    let text: String = GOOD
+        .split("[[cluster]]")
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     fails(&text, 1, "cluster", "at least one [[cluster]]");
 }
 
 #[test]
 fn duplicate_cluster_names() {
-    fails(&good_with("name = \"c\"", "name = \"srv\""), 1, "cluster[1].name", "two clusters are named \"srv\"");
+    fails(
+        &good_with("name = \"c\"", "name = \"srv\""),
+        1,
+        "cluster[1].name",
+        "two clusters are named \"srv\"",
+    );
 }
 
 #[test]
 fn unknown_zone_in_override() {
-    let text = good_with("loss = 0.01", "loss = 0.01\n[[network.zones]]\nbetween = [\"eu\", \"us\"]\nlatency = \"80ms\"");
-    fails(&text, 8, "network.zones[0].between[0]", "unknown zone \"eu\"");
+    let text = good_with(
+        "loss = 0.01",
+        "loss = 0.01\n[[network.zones]]\nbetween = [\"eu\", \"us\"]\nlatency = \"80ms\"",
+    );
+    fails(
+        &text,
+        8,
+        "network.zones[0].between[0]",
+        "unknown zone \"eu\"",
+    );
 }
 
 #[test]
 fn unknown_node_in_clocks() {
-    let text = good_with("loss = 0.01", "loss = 0.01\n[clocks.nodes.srv7]\noffset = \"5ms\"");
-    fails(&text, 8, "clocks.nodes.srv7", "unknown node \"srv7\" in [clocks.nodes]");
+    let text = good_with(
+        "loss = 0.01",
+        "loss = 0.01\n[clocks.nodes.srv7]\noffset = \"5ms\"",
+    );
+    fails(
+        &text,
+        8,
+        "clocks.nodes.srv7",
+        "unknown node \"srv7\" in [clocks.nodes]",
+    );
 }
 
 #[test]
@@ -209,17 +335,30 @@ fn unknown_nemesis_kind() {
 #[test]
 fn expectation_with_unknown_bound() {
     let text = format!("{GOOD}\n[expect]\n\"availability.c\" = {{ minimum = 0.5 }}\n");
-    fails(&text, 31, "expect.availability.c", "unknown bound `minimum`");
+    fails(
+        &text,
+        31,
+        "expect.availability.c",
+        "unknown bound `minimum`",
+    );
 }
 
 #[test]
 fn invalid_cluster_name() {
-    fails(&good_with("name = \"srv\"", "name = \"1srv\""), 10, "cluster[0].name", "must be letters, digits");
+    fails(
+        &good_with("name = \"srv\"", "name = \"1srv\""),
+        10,
+        "cluster[0].name",
+        "must be letters, digits",
+    );
 }
 
 #[test]
 fn clock_jump_without_unit() {
-    let text = good_with("heal = \"all\"", "clock_jump = { node = \"srv1\", by = \"-2\" }");
+    let text = good_with(
+        "heal = \"all\"",
+        "clock_jump = { node = \"srv1\", by = \"-2\" }",
+    );
     fails(&text, 28, "faults[1].clock_jump.by", "unit");
 }
 
@@ -227,5 +366,8 @@ fn clock_jump_without_unit() {
 fn errors_render_with_file_line_and_column() {
     let e = parse(&good_with("loss = 0.01", "loss = -1")).expect_err("invalid");
     let shown = e.to_string();
-    assert!(shown.starts_with("bad.toml:7:8: network.loss: probability -1 is outside"), "{shown}");
+    assert!(
+        shown.starts_with("bad.toml:7:8: network.loss: probability -1 is outside"),
+        "{shown}"
+    );
 }

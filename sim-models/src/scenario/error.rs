@@ -4,8 +4,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use toml::de::{DeTable, DeValue};
 use toml::Spanned;
+use toml::de::{DeTable, DeValue};
 
 /// An error in a scenario file, located in its source.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -50,9 +50,14 @@ impl<'a> Locator<'a> {
     }
 
     /// An error at `span`; the key is found from the tree unless given.
-    pub fn at(&self, span: Range<usize>, key: Option<&str>, message: impl Into<String>) -> ScenarioError {
+    pub fn at(
+        &self,
+        span: Range<usize>,
+        key: Option<&str>,
+        message: impl Into<String>,
+    ) -> ScenarioError {
         let start = span.start.min(self.text.len());
-        let (line, column) = line_column(&self.text, start);
+        let (line, column) = line_column(self.text, start);
         let key = match key {
             Some(k) => k.to_owned(),
             None => self.key_at(start),
@@ -92,7 +97,8 @@ impl<'a> Locator<'a> {
 fn walk_table(table: &DeTable<'_>, offset: usize, path: &mut String) {
     for (k, v) in table.iter() {
         let in_key = k.span().contains(&offset);
-        let in_value = v.span().contains(&offset) || (v.span().end == offset && offset > v.span().start);
+        let in_value =
+            v.span().contains(&offset) || (v.span().end == offset && offset > v.span().start);
         if in_key || in_value {
             if !path.is_empty() {
                 path.push('.');
@@ -129,7 +135,8 @@ fn walk_value(value: &DeValue<'_>, offset: usize, path: &mut String) {
         DeValue::Table(t) => walk_table(t, offset, path),
         DeValue::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                let inside = item.span().contains(&offset) || subtree_contains(item.get_ref(), offset);
+                let inside =
+                    item.span().contains(&offset) || subtree_contains(item.get_ref(), offset);
                 if inside {
                     path.push_str(&format!("[{i}]"));
                     let mut sub = String::new();
@@ -150,9 +157,11 @@ fn walk_value(value: &DeValue<'_>, offset: usize, path: &mut String) {
 
 fn subtree_contains(value: &DeValue<'_>, offset: usize) -> bool {
     match value {
-        DeValue::Table(t) => t
-            .iter()
-            .any(|(k, v)| k.span().contains(&offset) || v.span().contains(&offset) || subtree_contains(v.get_ref(), offset)),
+        DeValue::Table(t) => t.iter().any(|(k, v)| {
+            k.span().contains(&offset)
+                || v.span().contains(&offset)
+                || subtree_contains(v.get_ref(), offset)
+        }),
         DeValue::Array(items) => items
             .iter()
             .any(|v| v.span().contains(&offset) || subtree_contains(v.get_ref(), offset)),

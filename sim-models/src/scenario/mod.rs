@@ -115,8 +115,9 @@ impl Scenario {
         let root_span = root.span();
         let mut table = root.into_inner();
         let clusters_value = table.remove("cluster");
-        let spec = FileSpec::deserialize(toml::de::Deserializer::from(Spanned::new(root_span, table)))
-            .map_err(|e| loc.from_toml(&e))?;
+        let spec =
+            FileSpec::deserialize(toml::de::Deserializer::from(Spanned::new(root_span, table)))
+                .map_err(|e| loc.from_toml(&e))?;
         let Some(clusters_value) = clusters_value else {
             return Err(loc.whole(
                 "cluster",
@@ -148,7 +149,10 @@ impl Scenario {
             if names.insert(c.name.clone(), ()).is_some() {
                 return Err(loc.whole(
                     &format!("cluster[{ci}].name"),
-                    format!("two clusters are named \"{}\": cluster names must be unique", c.name),
+                    format!(
+                        "two clusters are named \"{}\": cluster names must be unique",
+                        c.name
+                    ),
                 ));
             }
         }
@@ -203,7 +207,11 @@ impl Scenario {
         for z in &self.spec.network.zones {
             if z.between.is_empty() || z.between.len() > 2 {
                 let span = z.between.first().map_or(0..0, |b| b.span());
-                return Err(loc.at(span, None, "between takes one zone (links inside it) or two (links between them)"));
+                return Err(loc.at(
+                    span,
+                    None,
+                    "between takes one zone (links inside it) or two (links between them)",
+                ));
             }
             for b in &z.between {
                 if !zones.contains(&b.get_ref().as_str()) {
@@ -213,7 +221,11 @@ impl Scenario {
                     return Err(loc.at(
                         b.span(),
                         None,
-                        format!("unknown zone \"{}\": nodes are in {}", b.get_ref(), known.join(", ")),
+                        format!(
+                            "unknown zone \"{}\": nodes are in {}",
+                            b.get_ref(),
+                            known.join(", ")
+                        ),
                     ));
                 }
             }
@@ -227,7 +239,11 @@ impl Scenario {
                 return Err(loc.at(
                     name.span(),
                     None,
-                    format!("unknown node \"{}\" in [clocks.nodes]: {}", name.get_ref(), self.node_hint()),
+                    format!(
+                        "unknown node \"{}\" in [clocks.nodes]: {}",
+                        name.get_ref(),
+                        self.node_hint()
+                    ),
                 ));
             }
         }
@@ -248,7 +264,12 @@ impl Scenario {
     }
 
     /// Resolves a node or cluster name to node ids.
-    fn resolve(&self, loc: &Locator<'_>, name: &Spanned<String>, what: &str) -> Result<Vec<NodeId>, ScenarioError> {
+    fn resolve(
+        &self,
+        loc: &Locator<'_>,
+        name: &Spanned<String>,
+        what: &str,
+    ) -> Result<Vec<NodeId>, ScenarioError> {
         let n = name.get_ref();
         if let Some(i) = self.nodes.iter().position(|p| &p.name == n) {
             return Ok(vec![NodeId(i as u32)]);
@@ -269,7 +290,12 @@ impl Scenario {
         ))
     }
 
-    fn resolve_all(&self, loc: &Locator<'_>, names: &[Spanned<String>], what: &str) -> Result<Vec<NodeId>, ScenarioError> {
+    fn resolve_all(
+        &self,
+        loc: &Locator<'_>,
+        names: &[Spanned<String>],
+        what: &str,
+    ) -> Result<Vec<NodeId>, ScenarioError> {
         let mut out = Vec::new();
         for n in names {
             for id in self.resolve(loc, n, what)? {
@@ -305,7 +331,12 @@ impl Scenario {
         Ok(())
     }
 
-    fn fault_actions(&self, loc: &Locator<'_>, f: &Spanned<FaultSpec>, i: usize) -> Result<Vec<FaultAction>, ScenarioError> {
+    fn fault_actions(
+        &self,
+        loc: &Locator<'_>,
+        f: &Spanned<FaultSpec>,
+        i: usize,
+    ) -> Result<Vec<FaultAction>, ScenarioError> {
         let spec = f.get_ref();
         let what = |k: &str| format!("faults[{i}].{k}");
         let mut actions: Vec<Vec<FaultAction>> = Vec::new();
@@ -315,12 +346,21 @@ impl Scenario {
                 resolved.push(self.resolve_all(loc, g, &what("partition"))?);
             }
             if resolved.len() < 2 {
-                return Err(loc.at(f.span(), Some(&what("partition")), "a partition needs at least two groups, e.g. [[\"a1\"], [\"a2\", \"a3\"]]"));
+                return Err(loc.at(
+                    f.span(),
+                    Some(&what("partition")),
+                    "a partition needs at least two groups, e.g. [[\"a1\"], [\"a2\", \"a3\"]]",
+                ));
             }
             actions.push(vec![FaultAction::Partition(resolved)]);
         }
         if let Some(n) = &spec.isolate {
-            actions.push(self.resolve(loc, n, &what("isolate"))?.into_iter().map(FaultAction::Isolate).collect());
+            actions.push(
+                self.resolve(loc, n, &what("isolate"))?
+                    .into_iter()
+                    .map(FaultAction::Isolate)
+                    .collect(),
+            );
         }
         if let Some(b) = &spec.block {
             let from = self.resolve_all(loc, &b.from, &what("block.from"))?;
@@ -331,38 +371,81 @@ impl Scenario {
             actions.push(vec![FaultAction::Heal]);
         }
         let per_node = [
-            (&spec.crash, "crash", FaultAction::Crash as fn(NodeId) -> FaultAction),
+            (
+                &spec.crash,
+                "crash",
+                FaultAction::Crash as fn(NodeId) -> FaultAction,
+            ),
             (&spec.restart, "restart", FaultAction::Restart),
             (&spec.pause, "pause", FaultAction::Pause),
             (&spec.resume, "resume", FaultAction::Resume),
         ];
         for (field, key, make) in per_node {
             if let Some(n) = field {
-                actions.push(self.resolve(loc, n, &what(key))?.into_iter().map(make).collect());
+                actions.push(
+                    self.resolve(loc, n, &what(key))?
+                        .into_iter()
+                        .map(make)
+                        .collect(),
+                );
             }
         }
         if let Some(j) = &spec.clock_jump {
             let nodes = self.resolve(loc, &j.node, &what("clock_jump.node"))?;
-            actions.push(nodes.into_iter().map(|node| FaultAction::ClockJump { node, delta_ns: j.by.0 }).collect());
+            actions.push(
+                nodes
+                    .into_iter()
+                    .map(|node| FaultAction::ClockJump {
+                        node,
+                        delta_ns: j.by.0,
+                    })
+                    .collect(),
+            );
         }
         if let Some(d) = &spec.drift {
             let ppm = *d.ppm.get_ref();
             if !ppm.is_finite() || ppm.abs() > sim_core::clock::MAX_DRIFT_PPM {
-                return Err(loc.at(d.ppm.span(), None, format!("drift {ppm} ppm is outside ±{}", sim_core::clock::MAX_DRIFT_PPM)));
+                return Err(loc.at(
+                    d.ppm.span(),
+                    None,
+                    format!(
+                        "drift {ppm} ppm is outside ±{}",
+                        sim_core::clock::MAX_DRIFT_PPM
+                    ),
+                ));
             }
             let nodes = self.resolve(loc, &d.node, &what("drift.node"))?;
-            actions.push(nodes.into_iter().map(|node| FaultAction::Drift { node, ppm }).collect());
+            actions.push(
+                nodes
+                    .into_iter()
+                    .map(|node| FaultAction::Drift { node, ppm })
+                    .collect(),
+            );
         }
         if let Some(s) = &spec.latency_spike {
-            actions.push(vec![FaultAction::LatencySpike { extra: s.extra, duration: s.lasting }]);
+            actions.push(vec![FaultAction::LatencySpike {
+                extra: s.extra,
+                duration: s.lasting,
+            }]);
         }
         if let Some(b) = &spec.loss_burst {
-            actions.push(vec![FaultAction::LossBurst { loss: b.loss.0, duration: b.lasting }]);
+            actions.push(vec![FaultAction::LossBurst {
+                loss: b.loss.0,
+                duration: b.lasting,
+            }]);
         }
         match actions.len() {
             1 => Ok(actions.into_iter().flatten().collect()),
-            0 => Err(loc.at(f.span(), Some(&format!("faults[{i}]")), format!("a fault needs one action: one of {FAULT_ACTIONS}"))),
-            _ => Err(loc.at(f.span(), Some(&format!("faults[{i}]")), "a fault has exactly one action: split it into several [[faults]] at the same time")),
+            0 => Err(loc.at(
+                f.span(),
+                Some(&format!("faults[{i}]")),
+                format!("a fault needs one action: one of {FAULT_ACTIONS}"),
+            )),
+            _ => Err(loc.at(
+                f.span(),
+                Some(&format!("faults[{i}]")),
+                "a fault has exactly one action: split it into several [[faults]] at the same time",
+            )),
         }
     }
 
@@ -373,7 +456,14 @@ impl Scenario {
         let spec = n.get_ref();
         if spec.kinds.is_empty() {
             let all: Vec<String> = NemesisKind::ALL.iter().map(|k| format!("{k:?}")).collect();
-            return Err(loc.at(n.span(), Some("nemesis.kinds"), format!("the nemesis needs at least one kind ({})", all.join(", ").to_lowercase())));
+            return Err(loc.at(
+                n.span(),
+                Some("nemesis.kinds"),
+                format!(
+                    "the nemesis needs at least one kind ({})",
+                    all.join(", ").to_lowercase()
+                ),
+            ));
         }
         let targets = if spec.targets.is_empty() {
             self.nodes
@@ -388,18 +478,29 @@ impl Scenario {
         let end = *self.spec.duration.get_ref();
         let stop = match &spec.stop {
             Some(s) if *s.get_ref() > end => {
-                return Err(loc.at(s.span(), None, format!("nemesis stop {} is after the end of the run ({end})", s.get_ref())));
+                return Err(loc.at(
+                    s.span(),
+                    None,
+                    format!(
+                        "nemesis stop {} is after the end of the run ({end})",
+                        s.get_ref()
+                    ),
+                ));
             }
             Some(s) => *s.get_ref(),
             None => end,
         };
         if spec.start > stop {
-            return Err(loc.at(n.span(), Some("nemesis.start"), format!("nemesis start {} is after its stop {stop}", spec.start)));
+            return Err(loc.at(
+                n.span(),
+                Some("nemesis.start"),
+                format!("nemesis start {} is after its stop {stop}", spec.start),
+            ));
         }
         self.nemesis = Some(NemesisConfig {
             kinds: spec.kinds.clone(),
-            interval: spec.interval.clone(),
-            duration: spec.duration.clone(),
+            interval: spec.interval,
+            duration: spec.duration,
             targets,
             start: SimTime::ZERO + spec.start,
             stop: SimTime::ZERO + stop,
@@ -489,7 +590,7 @@ impl Scenario {
     fn network_config(&self) -> NetworkConfig {
         let n = &self.spec.network;
         let default = LinkProfile {
-            latency: n.latency.clone(),
+            latency: n.latency,
             loss: n.loss.0,
             duplicate: n.duplicate.0,
             fifo: n.fifo,
@@ -498,13 +599,20 @@ impl Scenario {
             .zones
             .iter()
             .map(|z| {
-                let a = z.between.first().map(|s| s.get_ref().clone()).unwrap_or_default();
-                let b = z.between.get(1).map_or_else(|| a.clone(), |s| s.get_ref().clone());
+                let a = z
+                    .between
+                    .first()
+                    .map(|s| s.get_ref().clone())
+                    .unwrap_or_default();
+                let b = z
+                    .between
+                    .get(1)
+                    .map_or_else(|| a.clone(), |s| s.get_ref().clone());
                 ZoneLink {
                     a,
                     b,
                     profile: LinkProfile {
-                        latency: z.latency.clone().unwrap_or_else(|| default.latency.clone()),
+                        latency: z.latency.unwrap_or(default.latency),
                         loss: z.loss.map_or(default.loss, |p| p.0),
                         duplicate: z.duplicate.map_or(default.duplicate, |p| p.0),
                         fifo: z.fifo.unwrap_or(default.fifo),
@@ -546,8 +654,18 @@ impl Scenario {
         root.insert("cluster".into(), toml::Value::Array(clusters));
         // Keep a readable order: plain keys first, then sections, clusters before faults.
         let order = [
-            "name", "description", "seed", "duration", "trace", "limits", "network", "clocks", "cluster",
-            "faults", "nemesis", "expect",
+            "name",
+            "description",
+            "seed",
+            "duration",
+            "trace",
+            "limits",
+            "network",
+            "clocks",
+            "cluster",
+            "faults",
+            "nemesis",
+            "expect",
         ];
         let mut out = toml::Table::new();
         for k in order {
@@ -560,17 +678,28 @@ impl Scenario {
     }
 }
 
-fn parse_clusters(loc: &Locator<'_>, value: Spanned<DeValue<'_>>) -> Result<Vec<Cluster>, ScenarioError> {
+fn parse_clusters(
+    loc: &Locator<'_>,
+    value: Spanned<DeValue<'_>>,
+) -> Result<Vec<Cluster>, ScenarioError> {
     let span = value.span();
     let DeValue::Array(items) = value.into_inner() else {
-        return Err(loc.at(span, Some("cluster"), "cluster must be an array of tables: write [[cluster]]"));
+        return Err(loc.at(
+            span,
+            Some("cluster"),
+            "cluster must be an array of tables: write [[cluster]]",
+        ));
     };
     let mut out = Vec::new();
     for (ci, item) in items.into_iter().enumerate() {
         out.push(parse_cluster(loc, ci, item)?);
     }
     if out.is_empty() {
-        return Err(loc.at(span, Some("cluster"), "a scenario needs at least one [[cluster]]"));
+        return Err(loc.at(
+            span,
+            Some("cluster"),
+            "a scenario needs at least one [[cluster]]",
+        ));
     }
     Ok(out)
 }
@@ -594,30 +723,62 @@ fn take<'a, T: Deserialize<'a>>(
     Ok(Some(Spanned::new(span, parsed)))
 }
 
-fn parse_cluster(loc: &Locator<'_>, ci: usize, item: Spanned<DeValue<'_>>) -> Result<Cluster, ScenarioError> {
+fn parse_cluster(
+    loc: &Locator<'_>,
+    ci: usize,
+    item: Spanned<DeValue<'_>>,
+) -> Result<Cluster, ScenarioError> {
     let span = item.span();
     let key = format!("cluster[{ci}]");
     let DeValue::Table(mut table) = item.into_inner() else {
-        return Err(loc.at(span, Some(&key), "each cluster must be a table with name, model and nodes"));
+        return Err(loc.at(
+            span,
+            Some(&key),
+            "each cluster must be a table with name, model and nodes",
+        ));
     };
-    let name: Spanned<String> = take(loc, &mut table, "name")?
-        .ok_or_else(|| loc.at(span.clone(), Some(&format!("{key}.name")), "missing key `name`: every cluster needs a name"))?;
+    let name: Spanned<String> = take(loc, &mut table, "name")?.ok_or_else(|| {
+        loc.at(
+            span.clone(),
+            Some(&format!("{key}.name")),
+            "missing key `name`: every cluster needs a name",
+        )
+    })?;
     let n = name.get_ref();
-    if n.is_empty() || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') || n.starts_with(|c: char| c.is_ascii_digit()) {
+    if n.is_empty()
+        || !n
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        || n.starts_with(|c: char| c.is_ascii_digit())
+    {
         return Err(loc.at(name.span(), None, format!("cluster name \"{n}\" must be letters, digits, '-' or '_', not starting with a digit")));
     }
-    let model_name: Spanned<String> = take(loc, &mut table, "model")?
-        .ok_or_else(|| loc.at(span.clone(), Some(&format!("{key}.model")), format!("missing key `model`: expected one of {}", model_names())))?;
+    let model_name: Spanned<String> = take(loc, &mut table, "model")?.ok_or_else(|| {
+        loc.at(
+            span.clone(),
+            Some(&format!("{key}.model")),
+            format!("missing key `model`: expected one of {}", model_names()),
+        )
+    })?;
     let Some(spec) = model::find(model_name.get_ref()) else {
         return Err(loc.at(
             model_name.span(),
             None,
-            format!("unknown model \"{}\": expected one of {}", model_name.get_ref(), model_names()),
+            format!(
+                "unknown model \"{}\": expected one of {}",
+                model_name.get_ref(),
+                model_names()
+            ),
         ));
     };
-    let nodes: Spanned<i64> = take(loc, &mut table, "nodes")?.unwrap_or_else(|| Spanned::new(span.clone(), 1));
+    let nodes: Spanned<i64> =
+        take(loc, &mut table, "nodes")?.unwrap_or_else(|| Spanned::new(span.clone(), 1));
     if !(1..=10_000).contains(nodes.get_ref()) {
-        return Err(loc.at(nodes.span(), None, format!("nodes must be between 1 and 10000, got {}", nodes.get_ref())));
+        return Err(loc.at(
+            nodes.span(),
+            None,
+            format!("nodes must be between 1 and 10000, got {}", nodes.get_ref()),
+        ));
     }
     let zone: Option<Spanned<String>> = take(loc, &mut table, "zone")?;
     let zones_list: Option<Spanned<Vec<String>>> = take(loc, &mut table, "zones")?;
@@ -632,15 +793,24 @@ fn parse_cluster(loc: &Locator<'_>, ci: usize, item: Spanned<DeValue<'_>>) -> Re
         (None, Some(z)) => z.into_inner(),
         (None, None) => vec!["default".to_owned()],
     };
-    let config = (spec.parse)(ValueDeserializer::from(Spanned::new(span.clone(), DeValue::Table(table))))
-        .map_err(|e| {
-            let mut err = loc.from_toml(&e);
-            if e.span().is_none() || e.span() == Some(span.clone()) {
-                err.key = format!("{key}");
-            }
-            err.message = err.message.replace("unknown field", &format!("unknown key for model \"{}\":", spec.name)).replace(":: ", ": ");
-            err
-        })?;
+    let config = (spec.parse)(ValueDeserializer::from(Spanned::new(
+        span.clone(),
+        DeValue::Table(table),
+    )))
+    .map_err(|e| {
+        let mut err = loc.from_toml(&e);
+        if e.span().is_none() || e.span() == Some(span.clone()) {
+            err.key.clone_from(&key);
+        }
+        err.message = err
+            .message
+            .replace(
+                "unknown field",
+                &format!("unknown key for model \"{}\":", spec.name),
+            )
+            .replace(":: ", ": ");
+        err
+    })?;
     Ok(Cluster {
         name: name.into_inner(),
         model: spec.name,
@@ -651,7 +821,11 @@ fn parse_cluster(loc: &Locator<'_>, ci: usize, item: Spanned<DeValue<'_>>) -> Re
 }
 
 fn model_names() -> String {
-    model::registry().iter().map(|m| m.name).collect::<Vec<_>>().join(", ")
+    model::registry()
+        .iter()
+        .map(|m| m.name)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Finds the span of `key` inside the `ci`-th `[[cluster]]` table of `text`, for errors found
@@ -662,7 +836,7 @@ fn find_key_span(text: &str, ci: usize, key: &str) -> Option<std::ops::Range<usi
     let DeValue::Array(items) = clusters.get_ref() else {
         return None;
     };
-    let DeValue::Table(t) = items.iter().nth(ci)?.get_ref() else {
+    let DeValue::Table(t) = items.get(ci)?.get_ref() else {
         return None;
     };
     t.get_key_value(key).map(|(_, v)| v.span())

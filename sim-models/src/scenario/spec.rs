@@ -582,7 +582,9 @@ impl<'de> Deserialize<'de> for Expectation {
                     }
                 }
                 match (min, max) {
-                    (None, None) => Err(de::Error::custom("an expectation needs `min`, `max` or both")),
+                    (None, None) => Err(de::Error::custom(
+                        "an expectation needs `min`, `max` or both",
+                    )),
                     (Some(a), Some(b)) if a > b => Err(de::Error::custom(format!(
                         "min {a} is greater than max {b}"
                     ))),
@@ -606,14 +608,31 @@ mod tests {
             let v = d.sample(&mut rng);
             assert!((-10_000_000..=10_000_000).contains(&v));
         }
-        assert_eq!(OffsetDist::parse("-5ms").expect("constant").sample(&mut rng), -5_000_000);
+        assert_eq!(
+            OffsetDist::parse("-5ms")
+                .expect("constant")
+                .sample(&mut rng),
+            -5_000_000
+        );
         assert!(OffsetDist::parse("uniform(-10ms, 10ms").is_err());
     }
 
     #[test]
     fn expectations_hold_within_bounds() {
-        assert!(Expectation::Within { min: Some(1.0), max: None }.holds(1.0));
-        assert!(!Expectation::Within { min: None, max: Some(0.2) }.holds(0.3));
+        assert!(
+            Expectation::Within {
+                min: Some(1.0),
+                max: None
+            }
+            .holds(1.0)
+        );
+        assert!(
+            !Expectation::Within {
+                min: None,
+                max: Some(0.2)
+            }
+            .holds(0.3)
+        );
         assert!(Expectation::Exactly(3.0).holds(3.0));
         assert!(!Expectation::Exactly(3.0).holds(3.1));
     }
