@@ -81,7 +81,18 @@ impl<'a> Locator<'a> {
     /// Converts a `toml` error (syntax or deserialization) into a located error.
     pub fn from_toml(&self, e: &toml::de::Error) -> ScenarioError {
         let span = e.span().unwrap_or(0..0);
-        self.at(span, None, tidy_message(e.message()))
+        let message = tidy_message(e.message());
+        // A missing key is reported at its table: name the key that is missing.
+        if let Some(missing) = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+        {
+            let whole_file = self.root.as_ref().is_some_and(|r| r.span() == span) || span == (0..self.text.len());
+            let table = if whole_file { String::new() } else { self.key_at(span.start) };
+            let key = if table.is_empty() { missing.to_owned() } else { format!("{table}.{missing}") };
+            return self.at(span, Some(&key), message);
+        }
+        self.at(span, None, message)
     }
 
     /// The dotted key path of the innermost key or value containing byte `offset`.
