@@ -68,6 +68,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, String> {
             );
         }
     }
+    #[allow(clippy::disallowed_methods)] // reporting wall time and speed, outside the run
     let started = Instant::now();
     let (sim, summary) = sim_models::run(&scenario, &overrides)
         .map_err(|e| format!("error: {}: {e}", args.scenario.display()))?;
