@@ -1,10 +1,40 @@
 //! Output for humans: compiler-style diagnostics for scenario errors, aligned tables, numbers.
 
-use std::io::IsTerminal;
+use std::fmt::Display;
+use std::io::{IsTerminal, Write};
 
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use comfy_table::{Table, presets};
 use sim_models::{LoadError, ScenarioError};
+
+/// Writes to standard output. A closed pipe (`dsim list | head`) ends the program quietly
+/// instead of panicking; any other write error ends it with exit status 2.
+pub fn emit(text: impl Display, newline: bool) {
+    let mut out = std::io::stdout().lock();
+    let result = if newline {
+        writeln!(out, "{text}")
+    } else {
+        write!(out, "{text}")
+    };
+    if let Err(e) = result.and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(2);
+    }
+}
+
+/// `println!` through [`emit`].
+macro_rules! outln {
+    () => {
+        $crate::render::emit("", true)
+    };
+    ($($arg:tt)*) => {
+        $crate::render::emit(format_args!($($arg)*), true)
+    };
+}
+pub(crate) use outln;
 
 /// Renders a scenario error like a compiler diagnostic: message, file:line:column, the line
 /// with the offending text underlined, and the key.
@@ -72,11 +102,11 @@ pub fn print_table(t: &Table) {
     let mut lines = t.lines();
     if let Some(header) = lines.next() {
         let header = header.trim_end().to_owned();
-        println!("{header}");
-        println!("{}", "-".repeat(header.chars().count()));
+        outln!("{header}");
+        outln!("{}", "-".repeat(header.chars().count()));
     }
     for l in lines {
-        println!("{}", l.trim_end());
+        outln!("{}", l.trim_end());
     }
 }
 

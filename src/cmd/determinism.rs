@@ -1,5 +1,6 @@
 //! `dsim check-determinism`: run twice with one seed and compare the traces event by event.
 
+use crate::render::outln;
 use std::process::ExitCode;
 
 use serde::Serialize;
@@ -58,26 +59,31 @@ pub fn check(args: &DeterminismArgs) -> Result<ExitCode, String> {
         divergence,
     };
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
         );
     } else if identical {
-        println!(
+        outln!(
             "deterministic: two runs of {} with seed {} gave identical traces ({} events, hash {})",
-            report.scenario, report.seed, report.events, report.hash_first
+            report.scenario,
+            report.seed,
+            report.events,
+            report.hash_first
         );
     } else {
-        println!(
+        outln!(
             "NOT deterministic: {} with seed {}",
-            report.scenario, report.seed
+            report.scenario,
+            report.seed
         );
-        println!(
+        outln!(
             "  trace hashes: {} vs {}",
-            report.hash_first, report.hash_second
+            report.hash_first,
+            report.hash_second
         );
         if let Some(d) = &report.divergence {
-            println!("  first divergent event: #{}", d.index);
+            outln!("  first divergent event: #{}", d.index);
             let show = |r: &Option<TraceRow>| match r {
                 Some(r) => format!(
                     "t={}ns {} node={} peer={} msg={} label={} {}",
@@ -91,8 +97,8 @@ pub fn check(args: &DeterminismArgs) -> Result<ExitCode, String> {
                 ),
                 None => "(trace ended)".to_owned(),
             };
-            println!("    run 1: {}", show(&d.first));
-            println!("    run 2: {}", show(&d.second));
+            outln!("    run 1: {}", show(&d.first));
+            outln!("    run 2: {}", show(&d.second));
         }
     }
     Ok(if identical {

@@ -1,5 +1,6 @@
 //! `dsim list` and `dsim models`: what scenarios and models there are.
 
+use crate::render::outln;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -42,12 +43,7 @@ pub fn list(args: &ListArgs) -> Result<ExitCode, String> {
         .map(|f| match sim_models::Scenario::load(f) {
             Ok(s) => Entry {
                 name: s.name().to_owned(),
-                description: s
-                    .spec
-                    .description
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" "),
+                description: first_sentence(&s.spec.description),
                 file: f.display().to_string(),
                 error: None,
             },
@@ -60,14 +56,14 @@ pub fn list(args: &ListArgs) -> Result<ExitCode, String> {
         })
         .collect();
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&entries).map_err(|e| e.to_string())?
         );
         return Ok(ExitCode::SUCCESS);
     }
     if entries.is_empty() {
-        println!("no scenarios under {}", args.dir.display());
+        outln!("no scenarios under {}", args.dir.display());
         return Ok(ExitCode::SUCCESS);
     }
     let mut t = render::table(&["name", "description", "file"]);
@@ -79,6 +75,16 @@ pub fn list(args: &ListArgs) -> Result<ExitCode, String> {
     }
     render::print_table(&t);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The description's first sentence on one line (the listing stays scannable; `--json` and
+/// the file have the rest).
+fn first_sentence(description: &str) -> String {
+    let flat = description.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.find(". ") {
+        Some(i) => flat[..=i].to_owned(),
+        None => flat,
+    }
 }
 
 fn terminal_width() -> u16 {

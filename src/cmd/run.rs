@@ -1,5 +1,6 @@
 //! `dsim run`: one run of one scenario, summarised as aligned tables or JSON.
 
+use crate::render::outln;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -57,7 +58,7 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, String> {
         trace: level,
     };
     if args.print_config {
-        print!("{}", scenario.to_toml(&overrides));
+        crate::render::emit(scenario.to_toml(&overrides), false);
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(d) = args.duration {
@@ -101,13 +102,13 @@ pub fn run(args: &RunArgs) -> Result<ExitCode, String> {
             reproduce,
             trace_file,
         };
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
         );
     } else {
         print_summary(&scenario, &summary, args, wall, rate, trace_file.as_deref());
-        println!("reproduce: {reproduce}");
+        outln!("reproduce: {reproduce}");
     }
     Ok(if summary.passed() {
         ExitCode::SUCCESS
@@ -176,7 +177,7 @@ fn print_summary(
         t.add_row(vec!["trace file".to_owned(), f.to_owned()]);
     }
     render::print_table(&t);
-    println!();
+    outln!();
 
     let mut nodes = render::table(&[
         "node", "cluster", "zone", "status", "sent", "received", "timers", "crashes", "restarts",
@@ -198,7 +199,7 @@ fn print_summary(
         ]);
     }
     render::print_table(&nodes);
-    println!();
+    outln!();
 
     let node_names: Vec<&str> = s.nodes.iter().map(|n| n.name.as_str()).collect();
     let mut metrics = render::table(&["metric", "value"]);
@@ -216,9 +217,9 @@ fn print_summary(
     }
     render::print_table(&metrics);
     if hidden > 0 {
-        println!("({hidden} per-node metrics hidden; --verbose shows them, --json has all)");
+        outln!("({hidden} per-node metrics hidden; --verbose shows them, --json has all)");
     }
-    println!();
+    outln!();
 
     if !s.expectations.is_empty() {
         let mut e = render::table(&["expect", "wanted", "got", "verdict"]);
@@ -231,15 +232,15 @@ fn print_summary(
             ]);
         }
         render::print_table(&e);
-        println!();
+        outln!();
     }
     let _ = scenario;
     if s.passed() {
-        println!("PASSED  {}", s.scenario);
+        outln!("PASSED  {}", s.scenario);
     } else {
-        println!("FAILED  {}", s.scenario);
+        outln!("FAILED  {}", s.scenario);
         for f in s.failures() {
-            println!("  - {f}");
+            outln!("  - {f}");
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `dsim validate`: parse scenario files and report every error, without running anything.
 
+use crate::render::outln;
 use std::process::ExitCode;
 
 use crate::cli::ValidateArgs;
@@ -9,7 +10,7 @@ pub fn validate(args: &ValidateArgs) -> Result<ExitCode, String> {
     let mut bad = 0;
     for path in &args.scenarios {
         match sim_models::Scenario::load(path) {
-            Ok(s) => println!(
+            Ok(s) => outln!(
                 "ok       {}  ({}: {} nodes, {} faults)",
                 path.display(),
                 s.name(),
