@@ -87,9 +87,18 @@ impl<'a> Locator<'a> {
             .strip_prefix("missing field `")
             .and_then(|rest| rest.split('`').next())
         {
-            let whole_file = self.root.as_ref().is_some_and(|r| r.span() == span) || span == (0..self.text.len());
-            let table = if whole_file { String::new() } else { self.key_at(span.start) };
-            let key = if table.is_empty() { missing.to_owned() } else { format!("{table}.{missing}") };
+            let whole_file = self.root.as_ref().is_some_and(|r| r.span() == span)
+                || span == (0..self.text.len());
+            let table = if whole_file {
+                String::new()
+            } else {
+                self.key_at(span.start)
+            };
+            let key = if table.is_empty() {
+                missing.to_owned()
+            } else {
+                format!("{table}.{missing}")
+            };
             return self.at(span, Some(&key), message);
         }
         self.at(span, None, message)
