@@ -138,7 +138,10 @@ mod tests {
     fn pinned_first_draw_guards_cross_version_reproducibility() {
         // If this changes, every golden trace hash changes: a new rand_chacha or a change to
         // seed derivation must be called out in the commit.
-        assert_eq!(SimRng::new(42, Stream::Network).next_u64(), 14_589_515_635_352_196_654);
+        assert_eq!(
+            SimRng::new(42, Stream::Network).next_u64(),
+            14_589_515_635_352_196_654
+        );
     }
 
     #[test]
