@@ -320,3 +320,47 @@ fn adding_a_node_does_not_change_the_network_dice_of_others() {
     };
     assert_eq!(run(false), run(true));
 }
+
+#[test]
+fn the_nemesis_injects_and_undoes_faults_from_its_own_stream() {
+    let run = |with_nemesis: bool| {
+        let log = Rc::new(RefCell::new(Log::default()));
+        let mut b = two_nodes(&log, 1).duration(Duration::from_secs(10));
+        if with_nemesis {
+            b = b.nemesis(NemesisConfig {
+                kinds: vec![NemesisKind::Crash, NemesisKind::Pause, NemesisKind::Isolate],
+                interval: "uniform(200ms, 400ms)".parse().expect("dist"),
+                duration: "100ms".parse().expect("dist"),
+                targets: vec![NodeId(1)],
+                start: SimTime::ZERO,
+                stop: SimTime(8_000_000_000),
+                clock_jump_max: Duration::from_secs(1),
+                latency_spike: Duration::from_millis(100),
+                loss_burst: 0.5,
+            });
+        }
+        let mut sim = b.build().expect("valid");
+        sim.run();
+        let faults: Vec<(u64, &'static str)> = sim
+            .trace()
+            .events()
+            .iter()
+            .filter_map(|e| match &e.kind {
+                TraceKind::Fault { kind, .. } => Some((e.time.0, *kind)),
+                _ => None,
+            })
+            .collect();
+        let first_tick = log.borrow().ticks.first().map(|t| t.1);
+        (faults, sim.status(NodeId(1)), first_tick)
+    };
+    let (faults, status, tick) = run(true);
+    // Roughly one fault per 400 ms over 8 s, each undone (restart, resume or heal).
+    assert!(faults.len() >= 30, "{} faults", faults.len());
+    let injected = faults.iter().filter(|f| matches!(f.1, "crash" | "pause" | "isolate")).count();
+    let undone = faults.iter().filter(|f| matches!(f.1, "restart" | "resume" | "heal")).count();
+    assert_eq!(injected, undone, "every fault is undone by stop: {faults:?}");
+    assert!(faults.iter().all(|f| f.0 <= 8_000_000_000));
+    assert_eq!(status, Some(NodeStatus::Up));
+    // The nemesis draws from its own stream: node 0's first tick is unchanged by it.
+    assert_eq!(tick, run(false).2);
+}
