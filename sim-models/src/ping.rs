@@ -196,6 +196,12 @@ impl Model for PingerConfig {
                 ),
             });
         }
+        if self.interval.mean().is_none_or(|m| m == Duration::ZERO) {
+            return Err(ConfigProblem {
+                key: "interval",
+                message: format!("interval {} must have a mean above 0", self.interval),
+            });
+        }
         if self.timeout == Duration::ZERO {
             return Err(ConfigProblem {
                 key: "timeout",

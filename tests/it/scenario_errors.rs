@@ -371,3 +371,25 @@ fn errors_render_with_file_line_and_column() {
         "{shown}"
     );
 }
+
+#[test]
+fn zero_interval_would_spin_forever() {
+    let text = good_with("timeout = \"1s\"", "timeout = \"1s\"\ninterval = \"0s\"");
+    fails(
+        &text,
+        20,
+        "cluster[1].interval",
+        "interval 0ns must have a mean above 0",
+    );
+}
+
+#[test]
+fn too_many_nodes() {
+    let text = good_with("nodes = 3", "nodes = 9999");
+    fails(
+        &text,
+        1,
+        "cluster",
+        "the scenario has 10001 nodes; at most 10000",
+    );
+}

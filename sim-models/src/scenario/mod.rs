@@ -25,6 +25,9 @@ use spec::{FAULT_ACTIONS, FaultSpec, FileSpec};
 use crate::model::{self, Model, NodeEnv};
 use crate::world::World;
 
+/// The most nodes one scenario may have (the partition table is quadratic in nodes).
+pub const MAX_NODES: u64 = 10_000;
+
 /// One `[[cluster]]`: a named group of nodes running one model.
 #[derive(Debug)]
 pub struct Cluster {
@@ -144,6 +147,13 @@ impl Scenario {
     }
 
     fn plan_nodes(&mut self, loc: &Locator<'_>) -> Result<(), ScenarioError> {
+        let total: u64 = self.clusters.iter().map(|c| u64::from(c.nodes)).sum();
+        if total > MAX_NODES {
+            return Err(loc.whole(
+                "cluster",
+                format!("the scenario has {total} nodes; at most {MAX_NODES} are supported"),
+            ));
+        }
         let mut names: BTreeMap<String, ()> = BTreeMap::new();
         for (ci, c) in self.clusters.iter().enumerate() {
             if names.insert(c.name.clone(), ()).is_some() {
@@ -490,6 +500,16 @@ impl Scenario {
             Some(s) => *s.get_ref(),
             None => end,
         };
+        if spec.interval.mean().is_none_or(|m| m == Duration::ZERO) {
+            return Err(loc.at(
+                n.span(),
+                Some("nemesis.interval"),
+                format!(
+                    "nemesis interval {} must have a mean above 0",
+                    spec.interval
+                ),
+            ));
+        }
         if spec.start > stop {
             return Err(loc.at(
                 n.span(),
