@@ -356,9 +356,18 @@ fn the_nemesis_injects_and_undoes_faults_from_its_own_stream() {
     let (faults, status, tick) = run(true);
     // Roughly one fault per 400 ms over 8 s, each undone (restart, resume or heal).
     assert!(faults.len() >= 30, "{} faults", faults.len());
-    let injected = faults.iter().filter(|f| matches!(f.1, "crash" | "pause" | "isolate")).count();
-    let undone = faults.iter().filter(|f| matches!(f.1, "restart" | "resume" | "heal")).count();
-    assert_eq!(injected, undone, "every fault is undone by stop: {faults:?}");
+    let injected = faults
+        .iter()
+        .filter(|f| matches!(f.1, "crash" | "pause" | "isolate"))
+        .count();
+    let undone = faults
+        .iter()
+        .filter(|f| matches!(f.1, "restart" | "resume" | "heal"))
+        .count();
+    assert_eq!(
+        injected, undone,
+        "every fault is undone by stop: {faults:?}"
+    );
     assert!(faults.iter().all(|f| f.0 <= 8_000_000_000));
     assert_eq!(status, Some(NodeStatus::Up));
     // The nemesis draws from its own stream: node 0's first tick is unchanged by it.
