@@ -4,8 +4,10 @@
 //! registry that lets a scenario name a model, the scenario file format ([`scenario`]) and the
 //! run summary ([`run`]) that the CLI and GUI print.
 
+pub mod kv_client;
 pub mod model;
 pub mod ping;
+pub mod raft;
 pub mod run;
 pub mod scenario;
 pub mod world;

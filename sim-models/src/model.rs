@@ -12,6 +12,7 @@ use sim_core::{NodeFactory, NodeId};
 
 use crate::ping;
 use crate::world::World;
+use crate::{kv_client, raft};
 
 /// Where a node sits, handed to its model's factory.
 #[derive(Clone, Debug)]
@@ -89,6 +90,16 @@ pub fn registry() -> &'static [ModelSpec] {
             name: "pinger",
             description: "a client that pings a target cluster, times out, and estimates clock skew",
             parse: parse_with::<ping::PingerConfig>,
+        },
+        ModelSpec {
+            name: "raft-kv",
+            description: "a key-value store replicated with Raft: elections, replication, snapshots, PreVote, CheckQuorum, ReadIndex",
+            parse: raft::parse,
+        },
+        ModelSpec {
+            name: "kv-client",
+            description: "a client issuing reads, writes and compare-and-sets to a key-value cluster, following leader redirects",
+            parse: parse_with::<kv_client::KvClientConfig>,
         },
     ]
 }

@@ -122,7 +122,9 @@ impl Node<World> for Echo {
     fn on_start(&mut self, ctx: &mut Ctx<'_, World>) {
         self.served = match ctx.storage().get(SERVED_KEY) {
             Some(Durable::Count(n)) => *n,
-            None => 0,
+            // Values of other models are never stored under this key.
+            Some(Durable::RaftMeta { .. } | Durable::RaftEntry(_) | Durable::RaftSnapshot(_))
+            | None => 0,
         };
         ctx.annotate("recovered", self.served);
     }
@@ -316,6 +318,7 @@ impl Node<World> for Pinger {
                     ctx.complete(p.op, OpPhase::Info, None);
                 }
             }
+            Timer::Raft(_) | Timer::KvClient(_) => {}
         }
     }
 }

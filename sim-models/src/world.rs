@@ -5,7 +5,13 @@
 
 use sim_core::{Labeled, Protocol};
 
+use sim_core::NodeId;
+
+use crate::kv_client::{KvClientTimer, KvMsg};
 use crate::ping;
+use crate::raft::log::Entry;
+use crate::raft::state_machine::Snapshot;
+use crate::raft::{RaftMsg, RaftTimer};
 
 /// The protocol all shipped models run on.
 #[derive(Clone, Copy, Debug)]
@@ -22,12 +28,18 @@ impl Protocol for World {
 pub enum Msg {
     /// Ping/echo messages.
     Ping(ping::PingMsg),
+    /// Raft messages between `raft-kv` servers.
+    Raft(RaftMsg),
+    /// Key-value requests and replies between `kv-client`s and servers.
+    Kv(KvMsg),
 }
 
 impl Labeled for Msg {
     fn label(&self) -> &'static str {
         match self {
             Msg::Ping(m) => m.label(),
+            Msg::Raft(m) => m.label(),
+            Msg::Kv(m) => m.label(),
         }
     }
 }
@@ -37,12 +49,18 @@ impl Labeled for Msg {
 pub enum Timer {
     /// Ping/echo timers.
     Ping(ping::PingTimer),
+    /// `raft-kv` server timers.
+    Raft(RaftTimer),
+    /// `kv-client` timers.
+    KvClient(KvClientTimer),
 }
 
 impl Labeled for Timer {
     fn label(&self) -> &'static str {
         match self {
             Timer::Ping(t) => t.label(),
+            Timer::Raft(t) => t.label(),
+            Timer::KvClient(t) => t.label(),
         }
     }
 }
@@ -52,4 +70,15 @@ impl Labeled for Timer {
 pub enum Durable {
     /// A counter.
     Count(u64),
+    /// A Raft server's `currentTerm` and `votedFor` (key `meta`).
+    RaftMeta {
+        /// The latest term the server has seen.
+        term: u64,
+        /// The candidate it voted for in that term, if any.
+        voted_for: Option<NodeId>,
+    },
+    /// One Raft log entry (key `log/{index:020}`).
+    RaftEntry(Entry),
+    /// A Raft server's latest snapshot (key `snapshot`).
+    RaftSnapshot(Snapshot),
 }

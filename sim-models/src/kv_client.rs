@@ -1,0 +1,554 @@
+//! `kv-client`: a client that drives a replicated key-value store (such as `raft-kv`) with a
+//! register workload — read, write and compare-and-set over a few keys — and records every
+//! operation the way Jepsen does: invoke, then `ok`, `fail` or `info`, with true times.
+//!
+//! **Load.** Either closed loop (`think`: one operation at a time, waiting `think` after each
+//! completes) or open loop (`rate`: new operations arrive as a Poisson process of `rate` per
+//! second, however many are still open). Give one or the other; neither means closed loop with
+//! `think = "10ms"`.
+//!
+//! **Finding the leader.** A request goes to the server the client believes leads. A server
+//! that does not lead answers `NotLeader` with its best guess; the client follows the hint at
+//! once (a bounded number of times per op) or, without one, tries the next server when
+//! `retry_every` passes. Every `retry_every` without an answer the client resends the same
+//! request to the next server: requests carry the client's id and a sequence number, and the
+//! server's state machine applies each (client, seq) once and remembers its result, so a resend
+//! never applies twice. Each request also carries the lowest sequence number the client still
+//! has open, so the server can forget results the client no longer needs (Raft dissertation
+//! §6.3).
+//!
+//! **Outcomes.** A read is `ok` with the value it saw (none: the key is empty). A write is `ok`
+//! once applied. A compare-and-set is `ok` if it applied and `fail` if its precondition did not
+//! hold (then it definitely did not take effect). An operation with no answer within `timeout`
+//! is `info`: it may or may not have taken effect, and the client never retries it after that.
+//! Values written are unique per (client, operation) — `(client id + 1) × 10⁹ + seq` — so a
+//! linearizability checker can tell every write apart. A compare-and-set expects the last value
+//! this client saw for the key; with none seen yet, the client reads instead.
+//!
+//! Metrics: `latency` (histogram of answered operations, measured on the client's clock),
+//! counters `redirects`, `resends`, `late` (answers after the op was closed).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sim_core::{
+    Ctx, Duration, DurationDist, Labeled, LocalTime, Node, NodeFactory, NodeId, OpCall, OpId,
+    OpPhase, TimerId,
+};
+
+use crate::model::{ConfigProblem, Model, NodeEnv, table_of};
+use crate::world::{Msg, Timer, World};
+
+/// An operation on the key-value state machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KvOp {
+    /// Read a key.
+    Read {
+        /// The key.
+        key: u64,
+    },
+    /// Write a value.
+    Write {
+        /// The key.
+        key: u64,
+        /// The value.
+        value: i64,
+    },
+    /// Write `new` if the key holds `expected`.
+    Cas {
+        /// The key.
+        key: u64,
+        /// The value the key must hold.
+        expected: i64,
+        /// The value to write.
+        new: i64,
+    },
+}
+
+impl KvOp {
+    /// The key the operation touches.
+    pub fn key(&self) -> u64 {
+        match *self {
+            KvOp::Read { key } | KvOp::Write { key, .. } | KvOp::Cas { key, .. } => key,
+        }
+    }
+
+    /// The history record of this operation.
+    pub fn call(&self) -> OpCall {
+        match *self {
+            KvOp::Read { key } => OpCall::Read { key },
+            KvOp::Write { key, value } => OpCall::Write { key, value },
+            KvOp::Cas { key, expected, new } => OpCall::Cas { key, expected, new },
+        }
+    }
+}
+
+/// What applying an operation gave.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KvResult {
+    /// A read's value (None: the key is empty).
+    Value(Option<i64>),
+    /// A write took effect.
+    Written,
+    /// A compare-and-set matched and took effect.
+    Swapped,
+    /// A compare-and-set did not match (the key held this) and did nothing.
+    Mismatch(Option<i64>),
+}
+
+/// A server's answer to a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KvOutcome {
+    /// The operation was applied (or, for a read, served) with this result.
+    Done(KvResult),
+    /// This server does not lead; `leader` is its guess of who does.
+    NotLeader {
+        /// The leader it knows of, if any.
+        leader: Option<NodeId>,
+    },
+}
+
+/// Messages between key-value clients and servers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KvMsg {
+    /// A client request. (client, `seq`) identifies it across resends.
+    Request {
+        /// The client's sequence number for this operation (from 1).
+        seq: u64,
+        /// The lowest sequence number the client still has open: results below it may be
+        /// forgotten, and requests below it are stale.
+        first_open: u64,
+        /// What to do.
+        op: KvOp,
+    },
+    /// A server's answer.
+    Reply {
+        /// The request's sequence number.
+        seq: u64,
+        /// What happened.
+        outcome: KvOutcome,
+    },
+}
+
+impl Labeled for KvMsg {
+    fn label(&self) -> &'static str {
+        match self {
+            KvMsg::Request { .. } => "ClientRequest",
+            KvMsg::Reply { .. } => "ClientReply",
+        }
+    }
+}
+
+/// Timers of a key-value client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KvClientTimer {
+    /// Time to issue the next operation.
+    Next,
+    /// Resend the open operation `seq` (no answer yet).
+    Retry {
+        /// Its sequence number.
+        seq: u64,
+    },
+    /// Give up on the open operation `seq`: its outcome is unknown.
+    Timeout {
+        /// Its sequence number.
+        seq: u64,
+    },
+}
+
+impl Labeled for KvClientTimer {
+    fn label(&self) -> &'static str {
+        match self {
+            KvClientTimer::Next => "next-op",
+            KvClientTimer::Retry { .. } => "op-retry",
+            KvClientTimer::Timeout { .. } => "op-timeout",
+        }
+    }
+}
+
+fn default_keys() -> u64 {
+    5
+}
+fn default_read_fraction() -> f64 {
+    0.5
+}
+fn default_cas_fraction() -> f64 {
+    0.1
+}
+fn default_timeout() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_retry_every() -> Duration {
+    Duration::from_millis(100)
+}
+
+/// The think time when neither `rate` nor `think` is given.
+pub const DEFAULT_THINK: Duration = Duration::from_millis(10);
+
+/// Configuration of a `kv-client` cluster.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KvClientConfig {
+    /// The key-value cluster to use (required).
+    pub target: String,
+    /// How many keys (`0..keys`; default 5). Fewer keys, more contention.
+    #[serde(default = "default_keys")]
+    pub keys: u64,
+    /// Share of operations that are reads (default 0.5).
+    #[serde(default = "default_read_fraction")]
+    pub read_fraction: f64,
+    /// Share that are compare-and-sets (default 0.1); the rest are writes.
+    #[serde(default = "default_cas_fraction")]
+    pub cas_fraction: f64,
+    /// Open loop: operations per second, arriving as a Poisson process. Not with `think`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    /// Closed loop: wait this long after each operation completes (default `10ms` when `rate`
+    /// is not given). Not with `rate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub think: Option<DurationDist>,
+    /// Give up on an operation after this long and record it as `info` (default `1s`).
+    #[serde(default = "default_timeout")]
+    pub timeout: Duration,
+    /// Resend an unanswered request to the next server after this long (default `100ms`).
+    #[serde(default = "default_retry_every")]
+    pub retry_every: Duration,
+}
+
+/// The most operations per second an open-loop client may ask for.
+pub const MAX_RATE: f64 = 1_000_000.0;
+
+impl Model for KvClientConfig {
+    fn to_table(&self) -> toml::Table {
+        table_of(self)
+    }
+
+    fn check(&self, clusters: &BTreeMap<String, Vec<NodeId>>) -> Result<(), ConfigProblem> {
+        let problem = |key: &'static str, message: String| Err(ConfigProblem { key, message });
+        if !clusters.contains_key(&self.target) {
+            let known: Vec<&str> = clusters.keys().map(String::as_str).collect();
+            return problem(
+                "target",
+                format!(
+                    "unknown cluster \"{}\": expected one of {}",
+                    self.target,
+                    known.join(", ")
+                ),
+            );
+        }
+        if self.keys == 0 {
+            return problem("keys", "keys must be at least 1".into());
+        }
+        for (key, v) in [
+            ("read_fraction", self.read_fraction),
+            ("cas_fraction", self.cas_fraction),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return problem(key, format!("{key} must be between 0 and 1, got {v}"));
+            }
+        }
+        if self.read_fraction + self.cas_fraction > 1.0 {
+            return problem(
+                "cas_fraction",
+                format!(
+                    "read_fraction + cas_fraction must be at most 1, got {}",
+                    self.read_fraction + self.cas_fraction
+                ),
+            );
+        }
+        match (self.rate, &self.think) {
+            (Some(_), Some(_)) => {
+                return problem(
+                    "think",
+                    "give either rate (open loop) or think (closed loop), not both".into(),
+                );
+            }
+            (Some(r), None) if !(r > 0.0 && r <= MAX_RATE) => {
+                return problem(
+                    "rate",
+                    format!(
+                        "rate must be above 0 and at most {MAX_RATE} operations per second, got {r}"
+                    ),
+                );
+            }
+            (None, Some(t)) if t.mean().is_none() => {
+                return problem("think", format!("think {t} must have a finite mean"));
+            }
+            _ => {}
+        }
+        if self.timeout == Duration::ZERO {
+            return problem("timeout", "timeout must be longer than 0".into());
+        }
+        if self.retry_every == Duration::ZERO {
+            return problem("retry_every", "retry_every must be longer than 0".into());
+        }
+        Ok(())
+    }
+
+    fn is_client(&self) -> bool {
+        true
+    }
+
+    fn factory(&self, env: &NodeEnv<'_>) -> NodeFactory<World> {
+        let config = self.clone();
+        let servers = env.clusters.get(&self.target).cloned().unwrap_or_default();
+        let first = env.index;
+        Box::new(move || Box::new(KvClient::new(config.clone(), servers.clone(), first)))
+    }
+}
+
+/// The most times one operation follows a `NotLeader` hint at once before waiting for its
+/// retry timer (hints can be stale; this stops two stale servers bouncing a request).
+const MAX_REDIRECTS_PER_RETRY: u32 = 3;
+
+#[derive(Debug)]
+struct OpenOp {
+    id: OpId,
+    op: KvOp,
+    started: LocalTime,
+    retry: TimerId,
+    timeout: TimerId,
+    redirects: u32,
+}
+
+/// A key-value client node.
+#[derive(Debug)]
+pub struct KvClient {
+    config: KvClientConfig,
+    servers: Vec<NodeId>,
+    /// Index into `servers` of the server to ask next.
+    guess: usize,
+    seq: u64,
+    open: BTreeMap<u64, OpenOp>,
+    /// The last value this client saw per key (for compare-and-set expectations).
+    seen: BTreeMap<u64, i64>,
+}
+
+impl KvClient {
+    fn new(config: KvClientConfig, servers: Vec<NodeId>, index: usize) -> Self {
+        let guess = if servers.is_empty() {
+            0
+        } else {
+            index % servers.len()
+        };
+        KvClient {
+            config,
+            servers,
+            guess,
+            seq: 0,
+            open: BTreeMap::new(),
+            seen: BTreeMap::new(),
+        }
+    }
+
+    fn schedule_next(&mut self, ctx: &mut Ctx<'_, World>) {
+        let wait = match (self.config.rate, &self.config.think) {
+            (Some(rate), _) => {
+                let mean = Duration::from_nanos((1e9 / rate).round().max(1.0) as u64);
+                DurationDist::Exponential { mean }.sample(ctx.rng())
+            }
+            (None, Some(think)) => think.sample(ctx.rng()),
+            (None, None) => DEFAULT_THINK,
+        };
+        ctx.set_timer(wait, Timer::KvClient(KvClientTimer::Next));
+    }
+
+    fn closed_loop(&self) -> bool {
+        self.config.rate.is_none()
+    }
+
+    fn choose_op(&mut self, ctx: &mut Ctx<'_, World>, seq: u64) -> KvOp {
+        let key = ctx.rng().below(self.config.keys);
+        let u = ctx.rng().unit_f64();
+        let value = (i64::from(ctx.id().0) + 1) * 1_000_000_000 + seq as i64;
+        if u < self.config.read_fraction {
+            KvOp::Read { key }
+        } else if u < self.config.read_fraction + self.config.cas_fraction {
+            match self.seen.get(&key) {
+                Some(&expected) => KvOp::Cas {
+                    key,
+                    expected,
+                    new: value,
+                },
+                None => KvOp::Read { key },
+            }
+        } else {
+            KvOp::Write { key, value }
+        }
+    }
+
+    fn issue(&mut self, ctx: &mut Ctx<'_, World>) {
+        if self.servers.is_empty() {
+            return;
+        }
+        self.seq += 1;
+        let seq = self.seq;
+        let op = self.choose_op(ctx, seq);
+        let id = ctx.invoke(op.call());
+        let timeout = ctx.set_timer(
+            self.config.timeout,
+            Timer::KvClient(KvClientTimer::Timeout { seq }),
+        );
+        let retry = ctx.set_timer(
+            self.config.retry_every,
+            Timer::KvClient(KvClientTimer::Retry { seq }),
+        );
+        let started = ctx.now();
+        self.open.insert(
+            seq,
+            OpenOp {
+                id,
+                op,
+                started,
+                retry,
+                timeout,
+                redirects: 0,
+            },
+        );
+        self.send(ctx, seq);
+    }
+
+    fn send(&mut self, ctx: &mut Ctx<'_, World>, seq: u64) {
+        let Some(open) = self.open.get(&seq) else {
+            return;
+        };
+        let first_open = self.open.keys().next().copied().unwrap_or(seq);
+        let to = self.servers[self.guess];
+        ctx.send(
+            to,
+            Msg::Kv(KvMsg::Request {
+                seq,
+                first_open,
+                op: open.op,
+            }),
+        );
+    }
+
+    fn finish(&mut self, ctx: &mut Ctx<'_, World>, seq: u64, phase: OpPhase, value: Option<i64>) {
+        let Some(open) = self.open.remove(&seq) else {
+            return;
+        };
+        ctx.cancel_timer(open.retry);
+        ctx.cancel_timer(open.timeout);
+        ctx.complete(open.id, phase, value);
+        if phase != OpPhase::Info {
+            let took = ctx.now().nanos_since(open.started);
+            ctx.observe("latency", took.max(0) as u64);
+        }
+        if self.closed_loop() {
+            self.schedule_next(ctx);
+        }
+    }
+
+    fn on_outcome(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, seq: u64, outcome: KvOutcome) {
+        let Some(open) = self.open.get_mut(&seq) else {
+            ctx.count("late", 1);
+            return;
+        };
+        let op = open.op;
+        match outcome {
+            KvOutcome::NotLeader { leader } => {
+                let hinted = leader
+                    .filter(|&l| l != from)
+                    .and_then(|l| self.servers.iter().position(|&s| s == l));
+                match hinted {
+                    Some(i) => {
+                        self.guess = i;
+                        if open.redirects < MAX_REDIRECTS_PER_RETRY {
+                            open.redirects += 1;
+                            ctx.count("redirects", 1);
+                            self.send(ctx, seq);
+                        }
+                    }
+                    None => {
+                        // No useful hint: move on from this server; the retry timer resends.
+                        if self.servers[self.guess] == from {
+                            self.guess = (self.guess + 1) % self.servers.len();
+                        }
+                    }
+                }
+            }
+            KvOutcome::Done(result) => {
+                if let Some(i) = self.servers.iter().position(|&s| s == from) {
+                    self.guess = i;
+                }
+                let key = op.key();
+                let (phase, value) = match (op, result) {
+                    (KvOp::Read { .. }, KvResult::Value(v)) => {
+                        if let Some(v) = v {
+                            self.seen.insert(key, v);
+                        }
+                        (OpPhase::Ok, v)
+                    }
+                    (KvOp::Write { value, .. }, KvResult::Written) => {
+                        self.seen.insert(key, value);
+                        (OpPhase::Ok, None)
+                    }
+                    (KvOp::Cas { new, .. }, KvResult::Swapped) => {
+                        self.seen.insert(key, new);
+                        (OpPhase::Ok, None)
+                    }
+                    (KvOp::Cas { .. }, KvResult::Mismatch(current)) => {
+                        match current {
+                            Some(v) => self.seen.insert(key, v),
+                            None => self.seen.remove(&key),
+                        };
+                        (OpPhase::Fail, None)
+                    }
+                    (op, result) => {
+                        ctx.violation(format!(
+                            "kv-client: server {} answered {op:?} (seq {seq}) with {result:?}",
+                            from.0
+                        ));
+                        return;
+                    }
+                };
+                self.finish(ctx, seq, phase, value);
+            }
+        }
+    }
+}
+
+impl Node<World> for KvClient {
+    fn on_start(&mut self, ctx: &mut Ctx<'_, World>) {
+        ctx.count("redirects", 0);
+        ctx.count("resends", 0);
+        self.schedule_next(ctx);
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, msg: Msg) {
+        match msg {
+            Msg::Kv(KvMsg::Reply { seq, outcome }) => self.on_outcome(ctx, from, seq, outcome),
+            Msg::Kv(KvMsg::Request { .. }) | Msg::Ping(_) | Msg::Raft(_) => {}
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, World>, timer: Timer) {
+        let timer = match timer {
+            Timer::KvClient(t) => t,
+            Timer::Ping(_) | Timer::Raft(_) => return,
+        };
+        match timer {
+            KvClientTimer::Next => {
+                self.issue(ctx);
+                if !self.closed_loop() {
+                    self.schedule_next(ctx);
+                }
+            }
+            KvClientTimer::Retry { seq } => {
+                let Some(open) = self.open.get_mut(&seq) else {
+                    return;
+                };
+                open.redirects = 0;
+                open.retry = ctx.set_timer(
+                    self.config.retry_every,
+                    Timer::KvClient(KvClientTimer::Retry { seq }),
+                );
+                self.guess = (self.guess + 1) % self.servers.len();
+                ctx.count("resends", 1);
+                self.send(ctx, seq);
+            }
+            KvClientTimer::Timeout { seq } => self.finish(ctx, seq, OpPhase::Info, None),
+        }
+    }
+}

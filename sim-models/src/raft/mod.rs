@@ -1,0 +1,272 @@
+//! `raft-kv`: a key-value store replicated with Raft (Ongaro and Ousterhout, "In Search of an
+//! Understandable Consensus Algorithm", 2014; section numbers below are the paper's, "§6.x"
+//! and "§9.6" are Ongaro's dissertation, 2014). Clients are [`crate::kv_client`] nodes.
+//!
+//! **What runs.** Figure 2 of the paper, rule for rule:
+//!
+//! * *Leader election* (§5.2) with randomised election timeouts drawn from the node's own
+//!   random stream (`election_timeout`), so a run replays exactly from its seed. A candidate
+//!   wins with votes from a majority; a voter grants at most one vote per term, and only to a
+//!   candidate whose log is at least as up-to-date as its own (§5.4.1).
+//! * *Log replication* (§5.3): AppendEntries with the consistency check on the previous entry;
+//!   a follower removes a conflicting suffix and appends. A rejection carries the follower's
+//!   conflicting term and that term's first index, so the leader skips a whole term per round
+//!   trip instead of one entry (fast back-off, end of §5.3). The leader sends optimistically
+//!   (up to `max_entries_per_append` per message) and moves back on a rejection.
+//! * *The commit rule* (§5.4.2, Figure 8): a leader commits index N only when a majority holds
+//!   it **and** `log[N].term` is its current term; older entries commit indirectly. A new
+//!   leader appends a no-op so that happens promptly. The counter `commit_held_old_term`
+//!   counts the times an old-term entry sat on a majority and was (rightly) not committed.
+//! * *Persistence*: `currentTerm` and `votedFor` (key `meta`) and each log entry
+//!   (`log/{index:020}`) are written to the node's simulated storage and synced before the
+//!   node sends anything that depends on them: every handler queues its messages and
+//!   [`node::RaftNode`] syncs, then sends. A restarted node recovers from storage alone; its
+//!   commit index and state machine are rebuilt from the snapshot and re-learnt.
+//! * *The state machine* ([`state_machine`]): registers with read, write and compare-and-set,
+//!   and client sessions that make resends idempotent (§6.3).
+//! * *Clients* (§6.2): a server that does not lead answers `NotLeader` with the leader it
+//!   knows; the leader answers once the operation is applied.
+//! * *Linearizable reads* (§6.4): `read_mode = "log"` sends reads through the log like writes;
+//!   `"read-index"` (default) records the commit index (at least this term's no-op), confirms
+//!   leadership with a fresh heartbeat round answered by a majority, and serves once the state
+//!   machine has applied that far.
+//! * *PreVote* (§9.6, `pre_vote`): before bumping its term, a would-be candidate asks whether
+//!   a majority would vote for it; a server that heard from a leader within an election
+//!   timeout says no. A node cut off from the leader then cannot disrupt the cluster.
+//! * *CheckQuorum* (§6.2, `check_quorum`): a leader that has not heard from a majority for an
+//!   election timeout steps down, and servers that hear from a leader ignore vote requests
+//!   for higher terms (the leader "lease" of etcd's implementation).
+//! * *Log compaction* (§7): every `snapshot_every` applied entries a server snapshots its
+//!   state machine (with the sessions) and drops the covered log prefix; a leader sends its
+//!   snapshot (InstallSnapshot) to a follower that needs compacted entries.
+//!
+//! **Not implemented**: cluster membership changes (§6; the configuration is fixed),
+//! leadership transfer, chunked snapshots (one message carries the whole snapshot, which is
+//! small here), and batching of client operations into one entry. Leases for reads without a
+//! heartbeat round (§6.4.1) are not offered: they depend on bounded clock drift, which dsim can
+//! break on purpose.
+//!
+//! **Invariants.** An [`observer::RaftObserver`] per cluster checks Election Safety, Leader
+//! Append-Only, Log Matching, Leader Completeness and State Machine Safety as the run goes,
+//! from facts the servers report; a breach becomes a `violation` event naming the nodes,
+//! terms and indexes, and fails the run. See that module for what it keeps.
+//!
+//! **Timeline and metrics.** Annotations `role`, `term`, `commit`, `log` (last index) and
+//! `leader` (the leader's name as this server knows it; a change is a leader change).
+//! Counters `elections` (candidacies: term bumps), `pre_votes`, `leaders_elected`,
+//! `leaderless_ms` (time this server knew no leader, on its own clock), `check_quorum_stepdowns`,
+//! `votes_refused_in_lease`, `truncations`, `resends_deduplicated` (a resent request answered
+//! from its session instead of applied again), `snapshots`, `snapshots_sent`,
+//! `snapshots_installed`, `commit_held_old_term`; histogram `commit_latency` (a leader's
+//! append to commit).
+
+pub mod log;
+pub mod msg;
+pub mod node;
+pub mod observer;
+pub mod state_machine;
+
+#[cfg(test)]
+mod tests;
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+use sim_core::{Duration, DurationDist, NodeFactory, NodeId};
+
+use crate::model::{ConfigProblem, Model, NodeEnv, table_of};
+use crate::world::World;
+
+pub use msg::{RaftMsg, RaftTimer};
+pub use node::RaftNode;
+pub use observer::RaftObserver;
+
+/// How the leader serves reads.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadMode {
+    /// Reads go through the log like writes (simple, costs a log entry per read).
+    Log,
+    /// ReadIndex: confirm leadership with a heartbeat round, then read the state machine.
+    #[default]
+    ReadIndex,
+}
+
+/// Which entries a leader may commit by counting replicas.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CommitRule {
+    /// Only entries of the leader's current term; older ones commit with them (§5.4.2). Safe.
+    #[default]
+    CurrentTerm,
+    /// Any entry stored on a majority. **Unsafe**: the bug of the paper's Figure 8, offered so
+    /// the invariant checker can be seen catching it (`scenarios/raft/figure8.toml`).
+    AnyTerm,
+}
+
+fn default_election_timeout() -> DurationDist {
+    DurationDist::Uniform {
+        lo: Duration::from_millis(150),
+        hi: Duration::from_millis(300),
+    }
+}
+fn default_heartbeat() -> Duration {
+    Duration::from_millis(50)
+}
+fn default_snapshot_every() -> u64 {
+    1000
+}
+fn default_max_entries() -> u64 {
+    64
+}
+
+/// Configuration of a `raft-kv` cluster.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RaftConfig {
+    /// How long a follower waits without hearing from a leader before campaigning, drawn
+    /// afresh each time (default `uniform(150ms, 300ms)`, the paper's range).
+    #[serde(default = "default_election_timeout")]
+    pub election_timeout: DurationDist,
+    /// How often a leader sends AppendEntries when it has nothing new (default `50ms`).
+    #[serde(default = "default_heartbeat")]
+    pub heartbeat: Duration,
+    /// Run a pre-vote round before bumping the term (default false).
+    #[serde(default)]
+    pub pre_vote: bool,
+    /// Leaders step down without a majority; followers with a leader ignore vote requests
+    /// (default false).
+    #[serde(default)]
+    pub check_quorum: bool,
+    /// `"read-index"` (default) or `"log"`.
+    #[serde(default)]
+    pub read_mode: ReadMode,
+    /// Snapshot and compact the log every this many applied entries; 0 never (default 1000).
+    #[serde(default = "default_snapshot_every")]
+    pub snapshot_every: u64,
+    /// Most entries in one AppendEntries (default 64).
+    #[serde(default = "default_max_entries")]
+    pub max_entries_per_append: u64,
+    /// `"current-term"` (default, the paper's rule) or `"any-term"` (deliberately unsafe).
+    #[serde(default)]
+    pub commit_rule: CommitRule,
+}
+
+impl RaftConfig {
+    fn check(&self) -> Result<(), ConfigProblem> {
+        let Some(mean) = self.election_timeout.mean().filter(|m| *m > Duration::ZERO) else {
+            return Err(ConfigProblem {
+                key: "election_timeout",
+                message: format!(
+                    "election_timeout {} must have a finite mean above 0",
+                    self.election_timeout
+                ),
+            });
+        };
+        if self.heartbeat == Duration::ZERO || self.heartbeat >= mean {
+            return Err(ConfigProblem {
+                key: "heartbeat",
+                message: format!(
+                    "heartbeat {} must be above 0 and shorter than the mean election timeout ({mean}), or followers time out between heartbeats",
+                    self.heartbeat
+                ),
+            });
+        }
+        if self.max_entries_per_append == 0 {
+            return Err(ConfigProblem {
+                key: "max_entries_per_append",
+                message: "max_entries_per_append must be at least 1".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The `raft-kv` model: its configuration and, for the run being built, the cluster's
+/// invariant observer (shared by the factories of all its nodes).
+#[derive(Debug)]
+pub struct RaftKv {
+    config: RaftConfig,
+    observer: RefCell<Option<Rc<RefCell<RaftObserver>>>>,
+}
+
+impl RaftKv {
+    /// The model for `config`.
+    pub fn new(config: RaftConfig) -> Self {
+        RaftKv {
+            config,
+            observer: RefCell::new(None),
+        }
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &RaftConfig {
+        &self.config
+    }
+
+    /// The observer of the last build, shared by its nodes' factories (for tests and tools
+    /// that inspect a finished run).
+    pub fn observer(&self) -> Option<Rc<RefCell<RaftObserver>>> {
+        self.observer.borrow().clone()
+    }
+
+    /// The observer for the node at `env`: the current one, unless this node already has one
+    /// (then the scenario is being built again, and the run gets a fresh observer).
+    fn observer_for(
+        &self,
+        env: &NodeEnv<'_>,
+        names: &BTreeMap<NodeId, String>,
+    ) -> Rc<RefCell<RaftObserver>> {
+        let mut slot = self.observer.borrow_mut();
+        if let Some(o) = slot.as_ref()
+            && o.borrow_mut().register(env.id)
+        {
+            return Rc::clone(o);
+        }
+        let fresh = Rc::new(RefCell::new(RaftObserver::new(names.clone())));
+        fresh.borrow_mut().register(env.id);
+        *slot = Some(Rc::clone(&fresh));
+        fresh
+    }
+}
+
+/// Parses a `raft-kv` cluster's configuration (the registry's entry point).
+pub fn parse(de: toml::de::ValueDeserializer<'_>) -> Result<Box<dyn Model>, toml::de::Error> {
+    let config: RaftConfig = Deserialize::deserialize(de)?;
+    Ok(Box::new(RaftKv::new(config)))
+}
+
+impl Model for RaftKv {
+    fn to_table(&self) -> toml::Table {
+        table_of(&self.config)
+    }
+
+    fn check(&self, _: &BTreeMap<String, Vec<NodeId>>) -> Result<(), ConfigProblem> {
+        self.config.check()
+    }
+
+    fn factory(&self, env: &NodeEnv<'_>) -> NodeFactory<World> {
+        let members = env.clusters.get(env.cluster).cloned().unwrap_or_default();
+        let names: BTreeMap<NodeId, String> = members
+            .iter()
+            .enumerate()
+            .map(|(i, &id)| (id, format!("{}{}", env.cluster, i + 1)))
+            .collect();
+        let observer = self.observer_for(env, &names);
+        let names = Rc::new(names);
+        let peers: Vec<NodeId> = members.into_iter().filter(|&n| n != env.id).collect();
+        let me = env.id;
+        let config = self.config.clone();
+        Box::new(move || {
+            Box::new(RaftNode::new(
+                config.clone(),
+                me,
+                peers.clone(),
+                Rc::clone(&names),
+                Rc::clone(&observer),
+            ))
+        })
+    }
+}

@@ -1,0 +1,1145 @@
+//! One Raft server: Figure 2 of the paper as a sans-IO state machine, with PreVote,
+//! CheckQuorum, ReadIndex, fast log back-off and snapshots.
+//!
+//! Every handler ends in [`RaftNode::flush`], which syncs storage if anything was written and
+//! only then sends the messages the handler queued: a vote, an acknowledgement or a reply
+//! never leaves before the state it depends on is durable.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+use sim_core::{Ctx, LocalTime, Node, NodeId, TimerId};
+
+use crate::kv_client::{KvMsg, KvOp, KvOutcome, KvResult};
+use crate::raft::log::{ClientCommand, Command, Entry, RaftLog};
+use crate::raft::msg::{RaftMsg, RaftTimer};
+use crate::raft::observer::{Check, RaftObserver};
+use crate::raft::state_machine::{Applied, KvState, Snapshot};
+use crate::raft::{CommitRule, RaftConfig, ReadMode};
+use crate::world::{Durable, Msg, Timer, World};
+
+/// Storage key of `currentTerm` and `votedFor`.
+pub const META_KEY: &str = "meta";
+/// Storage key of the latest snapshot.
+pub const SNAPSHOT_KEY: &str = "snapshot";
+
+/// A server's role.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Follows a leader (or waits for one).
+    Follower,
+    /// Asking whether it could win an election, without changing term (PreVote).
+    PreCandidate,
+    /// Campaigning in its current term.
+    Candidate,
+    /// Leads its current term.
+    Leader,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::Follower => "follower",
+            Role::PreCandidate => "pre-candidate",
+            Role::Candidate => "candidate",
+            Role::Leader => "leader",
+        }
+    }
+}
+
+/// What the leader knows of one follower.
+#[derive(Clone, Copy, Debug)]
+struct Progress {
+    /// Next index to send (advanced optimistically as entries are sent).
+    next: u64,
+    /// Highest index known to match the leader's log.
+    matched: u64,
+    /// Highest heartbeat round the follower has answered in this term.
+    round: u64,
+    /// Whether it answered since the last CheckQuorum check.
+    active: bool,
+}
+
+/// A linearizable read waiting for its ReadIndex conditions.
+#[derive(Clone, Copy, Debug)]
+struct PendingRead {
+    client: NodeId,
+    seq: u64,
+    key: u64,
+    /// Serve once the state machine has applied this index...
+    read_index: u64,
+    /// ...and a majority answered a heartbeat round at least this recent.
+    round: u64,
+}
+
+/// What the commit rule concludes from the followers' match indexes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommitDecision {
+    /// Nothing new is on a majority.
+    Nothing,
+    /// Commit up to this index (an entry of the current term is on a majority).
+    Advance(u64),
+    /// The index on a majority is from an earlier term: it must wait for an entry of the
+    /// current term to cover it (§5.4.2, Figure 8).
+    HeldOldTerm(u64),
+}
+
+/// The commit rule (Figure 2, "Rules for Servers", Leaders, last bullet): the highest index `N`
+/// stored on a majority (`matched` holds every server's match index, the leader's own
+/// included) with `N > commit` and `log[N].term == term`. [`CommitRule::AnyTerm`] drops the
+/// last condition (the Figure 8 bug).
+pub fn commit_decision(
+    rule: CommitRule,
+    matched: &[u64],
+    log: &RaftLog,
+    term: u64,
+    commit: u64,
+) -> CommitDecision {
+    let mut m = matched.to_vec();
+    m.sort_unstable_by(|a, b| b.cmp(a));
+    let majority = m.len() / 2 + 1;
+    let Some(&n) = m.get(majority - 1) else {
+        return CommitDecision::Nothing;
+    };
+    if n <= commit {
+        return CommitDecision::Nothing;
+    }
+    // Terms never decrease along a log, so if log[n] is older than `term` so is every entry
+    // below it: there is no smaller N to fall back on.
+    match (rule, log.term_at(n)) {
+        (CommitRule::AnyTerm, _) => CommitDecision::Advance(n),
+        (CommitRule::CurrentTerm, Some(t)) if t == term => CommitDecision::Advance(n),
+        (CommitRule::CurrentTerm, Some(_) | None) => CommitDecision::HeldOldTerm(n),
+    }
+}
+
+/// A Raft server running the key-value state machine.
+pub struct RaftNode {
+    config: RaftConfig,
+    me: NodeId,
+    peers: Vec<NodeId>,
+    names: Rc<BTreeMap<NodeId, String>>,
+    observer: Rc<RefCell<RaftObserver>>,
+    // Persistent state (Figure 2), mirrored in storage.
+    term: u64,
+    voted_for: Option<NodeId>,
+    log: RaftLog,
+    // Volatile state.
+    role: Role,
+    leader: Option<NodeId>,
+    commit: u64,
+    applied: u64,
+    kv: KvState,
+    votes: BTreeSet<NodeId>,
+    election_timer: Option<TimerId>,
+    heartbeat_timer: Option<TimerId>,
+    leaderless_since: Option<LocalTime>,
+    // Leader state.
+    progress: BTreeMap<NodeId, Progress>,
+    round: u64,
+    noop_index: u64,
+    proposed: BTreeMap<(NodeId, u64), u64>,
+    proposed_at: BTreeMap<u64, LocalTime>,
+    reads: Vec<PendingRead>,
+    held_reported: u64,
+    outbox: Vec<(NodeId, Msg)>,
+}
+
+impl std::fmt::Debug for RaftNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RaftNode")
+            .field("me", &self.me)
+            .field("role", &self.role)
+            .field("term", &self.term)
+            .field("commit", &self.commit)
+            .field("last_index", &self.log.last_index())
+            .finish_non_exhaustive()
+    }
+}
+
+impl RaftNode {
+    /// A server `me` of a cluster whose other members are `peers`, reporting to `observer`.
+    /// It recovers its state from storage in `on_start`.
+    pub fn new(
+        config: RaftConfig,
+        me: NodeId,
+        peers: Vec<NodeId>,
+        names: Rc<BTreeMap<NodeId, String>>,
+        observer: Rc<RefCell<RaftObserver>>,
+    ) -> Self {
+        RaftNode {
+            config,
+            me,
+            peers,
+            names,
+            observer,
+            term: 0,
+            voted_for: None,
+            log: RaftLog::default(),
+            role: Role::Follower,
+            leader: None,
+            commit: 0,
+            applied: 0,
+            kv: KvState::default(),
+            votes: BTreeSet::new(),
+            election_timer: None,
+            heartbeat_timer: None,
+            leaderless_since: None,
+            progress: BTreeMap::new(),
+            round: 0,
+            noop_index: 0,
+            proposed: BTreeMap::new(),
+            proposed_at: BTreeMap::new(),
+            reads: Vec::new(),
+            held_reported: 0,
+            outbox: Vec::new(),
+        }
+    }
+
+    fn majority(&self) -> usize {
+        let size = self.peers.len() + 1;
+        size / 2 + 1
+    }
+
+    fn name_of(&self, node: NodeId) -> String {
+        self.names
+            .get(&node)
+            .cloned()
+            .unwrap_or_else(|| format!("#{}", node.0))
+    }
+
+    fn report(ctx: &mut Ctx<'_, World>, check: Check) {
+        if let Err(msg) = check {
+            ctx.violation(msg);
+        }
+    }
+
+    fn send(&mut self, to: NodeId, msg: RaftMsg) {
+        self.outbox.push((to, Msg::Raft(msg)));
+    }
+
+    fn reply_client(&mut self, to: NodeId, seq: u64, outcome: KvOutcome) {
+        self.outbox
+            .push((to, Msg::Kv(KvMsg::Reply { seq, outcome })));
+    }
+
+    /// Makes every write durable, then sends what the handler queued.
+    fn flush(&mut self, ctx: &mut Ctx<'_, World>) {
+        if ctx.storage().has_unsynced() {
+            ctx.storage().sync();
+        }
+        for (to, msg) in std::mem::take(&mut self.outbox) {
+            ctx.send(to, msg);
+        }
+    }
+
+    // ----- recovery, timers, roles ------------------------------------------------------------
+
+    fn recover(&mut self, ctx: &mut Ctx<'_, World>) {
+        let (term, voted_for) = match ctx.storage().get(META_KEY).cloned() {
+            Some(Durable::RaftMeta { term, voted_for }) => (term, voted_for),
+            None => (0, None),
+            Some(
+                other @ (Durable::Count(_) | Durable::RaftEntry(_) | Durable::RaftSnapshot(_)),
+            ) => {
+                ctx.violation(format!("raft: {META_KEY} holds {other:?}"));
+                (0, None)
+            }
+        };
+        let snapshot = match ctx.storage().get(SNAPSHOT_KEY).cloned() {
+            Some(Durable::RaftSnapshot(s)) => Some(s),
+            None => None,
+            Some(
+                other @ (Durable::Count(_) | Durable::RaftEntry(_) | Durable::RaftMeta { .. }),
+            ) => {
+                ctx.violation(format!("raft: {SNAPSHOT_KEY} holds {other:?}"));
+                None
+            }
+        };
+        let (index, snap_term) = snapshot
+            .as_ref()
+            .map_or((0, 0), |s| (s.last_index, s.last_term));
+        self.term = term;
+        self.voted_for = voted_for;
+        self.log = match RaftLog::recover(ctx.storage(), index, snap_term) {
+            Ok(log) => log,
+            Err(e) => {
+                ctx.violation(format!("raft: cannot recover the log: {e}"));
+                RaftLog::starting_after(index, snap_term)
+            }
+        };
+        self.kv = snapshot.map(|s| s.state).unwrap_or_default();
+        self.commit = index;
+        self.applied = index;
+        ctx.annotate("role", self.role.as_str());
+        ctx.annotate("term", self.term);
+        ctx.annotate("commit", self.commit);
+        ctx.annotate("log", self.log.last_index());
+        ctx.annotate("leader", "none");
+        for counter in ["elections", "leaderless_ms", "leaders_elected"] {
+            ctx.count(counter, 0);
+        }
+        self.leaderless_since = Some(ctx.now());
+        self.reset_election_timer(ctx);
+    }
+
+    fn reset_election_timer(&mut self, ctx: &mut Ctx<'_, World>) {
+        if let Some(t) = self.election_timer.take() {
+            ctx.cancel_timer(t);
+        }
+        let after = self.config.election_timeout.sample(ctx.rng());
+        self.election_timer = Some(ctx.set_timer(after, Timer::Raft(RaftTimer::Election)));
+    }
+
+    fn set_leader(&mut self, ctx: &mut Ctx<'_, World>, leader: Option<NodeId>) {
+        if self.leader == leader {
+            return;
+        }
+        self.leader = leader;
+        match leader {
+            Some(l) => {
+                ctx.annotate("leader", self.name_of(l));
+                if let Some(since) = self.leaderless_since.take() {
+                    let ms = ctx.now().nanos_since(since).max(0) / 1_000_000;
+                    ctx.count("leaderless_ms", ms as u64);
+                }
+            }
+            None => {
+                ctx.annotate("leader", "none");
+                if self.leaderless_since.is_none() {
+                    self.leaderless_since = Some(ctx.now());
+                }
+            }
+        }
+    }
+
+    /// Adds the time spent without a leader so far to `leaderless_ms` (so the counter is
+    /// current even if no leader ever turns up).
+    fn account_leaderless(&mut self, ctx: &mut Ctx<'_, World>) {
+        if let Some(since) = self.leaderless_since {
+            let now = ctx.now();
+            let ms = now.nanos_since(since).max(0) / 1_000_000;
+            ctx.count("leaderless_ms", ms as u64);
+            // Keep the sub-millisecond remainder for next time.
+            self.leaderless_since = Some(LocalTime(since.0 + ms * 1_000_000));
+        }
+    }
+
+    fn set_role(&mut self, ctx: &mut Ctx<'_, World>, role: Role) {
+        self.role = role;
+        ctx.annotate("role", role.as_str());
+    }
+
+    fn save_meta(&mut self, ctx: &mut Ctx<'_, World>) {
+        ctx.storage().put(
+            META_KEY,
+            Durable::RaftMeta {
+                term: self.term,
+                voted_for: self.voted_for,
+            },
+        );
+    }
+
+    /// Adopts a higher term seen in any message (Figure 2: "If RPC request or response contains
+    /// term T > currentTerm: set currentTerm = T, convert to follower"). Returns whether it did.
+    fn observe_term(&mut self, ctx: &mut Ctx<'_, World>, term: u64) -> bool {
+        if term <= self.term {
+            return false;
+        }
+        self.term = term;
+        self.voted_for = None;
+        self.save_meta(ctx);
+        ctx.annotate("term", term);
+        self.become_follower(ctx, None);
+        true
+    }
+
+    fn become_follower(&mut self, ctx: &mut Ctx<'_, World>, leader: Option<NodeId>) {
+        let was_leader = self.role == Role::Leader;
+        if self.role != Role::Follower {
+            self.set_role(ctx, Role::Follower);
+        }
+        if was_leader {
+            if let Some(t) = self.heartbeat_timer.take() {
+                ctx.cancel_timer(t);
+            }
+            self.progress.clear();
+            self.proposed.clear();
+            self.proposed_at.clear();
+            // Clients retry pending reads elsewhere; serving them now could be stale.
+            self.reads.clear();
+        }
+        self.set_leader(ctx, leader);
+        if was_leader || self.election_timer.is_none() {
+            self.reset_election_timer(ctx);
+        }
+    }
+
+    fn on_election_timer(&mut self, ctx: &mut Ctx<'_, World>) {
+        self.election_timer = None;
+        match self.role {
+            Role::Leader => {
+                if !self.config.check_quorum {
+                    return;
+                }
+                // CheckQuorum: a leader that has not heard from a majority within an election
+                // timeout steps down, so a leader cut off from the majority stops serving.
+                let heard = 1 + self.progress.values().filter(|p| p.active).count();
+                for p in self.progress.values_mut() {
+                    p.active = false;
+                }
+                if heard < self.majority() {
+                    ctx.count("check_quorum_stepdowns", 1);
+                    self.become_follower(ctx, None);
+                } else {
+                    self.reset_election_timer(ctx);
+                }
+            }
+            Role::Follower | Role::PreCandidate | Role::Candidate => {
+                self.set_leader(ctx, None);
+                self.account_leaderless(ctx);
+                if self.config.pre_vote {
+                    self.start_pre_vote(ctx);
+                } else {
+                    self.start_election(ctx);
+                }
+            }
+        }
+    }
+
+    fn start_pre_vote(&mut self, ctx: &mut Ctx<'_, World>) {
+        self.set_role(ctx, Role::PreCandidate);
+        self.votes = BTreeSet::from([self.me]);
+        self.reset_election_timer(ctx);
+        ctx.count("pre_votes", 1);
+        if self.votes.len() >= self.majority() {
+            self.start_election(ctx);
+            return;
+        }
+        for peer in self.peers.clone() {
+            self.send(
+                peer,
+                RaftMsg::RequestVote {
+                    term: self.term + 1,
+                    last_index: self.log.last_index(),
+                    last_term: self.log.last_term(),
+                    pre_vote: true,
+                },
+            );
+        }
+    }
+
+    fn start_election(&mut self, ctx: &mut Ctx<'_, World>) {
+        self.term += 1;
+        self.voted_for = Some(self.me);
+        self.save_meta(ctx);
+        ctx.annotate("term", self.term);
+        self.set_role(ctx, Role::Candidate);
+        self.set_leader(ctx, None);
+        self.votes = BTreeSet::from([self.me]);
+        ctx.count("elections", 1);
+        self.reset_election_timer(ctx);
+        if self.votes.len() >= self.majority() {
+            self.become_leader(ctx);
+            return;
+        }
+        for peer in self.peers.clone() {
+            self.send(
+                peer,
+                RaftMsg::RequestVote {
+                    term: self.term,
+                    last_index: self.log.last_index(),
+                    last_term: self.log.last_term(),
+                    pre_vote: false,
+                },
+            );
+        }
+    }
+
+    fn become_leader(&mut self, ctx: &mut Ctx<'_, World>) {
+        self.set_role(ctx, Role::Leader);
+        self.set_leader(ctx, Some(self.me));
+        ctx.count("leaders_elected", 1);
+        let check = self
+            .observer
+            .borrow_mut()
+            .became_leader(self.me, self.term, &self.log);
+        Self::report(ctx, check);
+        let next = self.log.last_index() + 1;
+        self.progress = self
+            .peers
+            .iter()
+            .map(|&p| {
+                (
+                    p,
+                    Progress {
+                        next,
+                        matched: 0,
+                        round: 0,
+                        active: false,
+                    },
+                )
+            })
+            .collect();
+        // A no-op of the new term: entries of earlier terms commit once it does (§5.4.2), and
+        // ReadIndex needs it committed before serving reads (§6.4).
+        self.noop_index = self.propose(ctx, Command::Noop);
+        if self.config.check_quorum {
+            self.reset_election_timer(ctx);
+        } else if let Some(t) = self.election_timer.take() {
+            ctx.cancel_timer(t);
+        }
+        self.broadcast(ctx);
+        self.maybe_commit(ctx);
+    }
+
+    /// Appends a new entry of the current term to the leader's log; returns its index.
+    fn propose(&mut self, ctx: &mut Ctx<'_, World>, command: Command) -> u64 {
+        let index = self.log.last_index() + 1;
+        let prev_term = self.log.last_term();
+        let entry = Entry {
+            term: self.term,
+            index,
+            command,
+        };
+        let check =
+            self.observer
+                .borrow_mut()
+                .appended(self.me, prev_term, std::slice::from_ref(&entry));
+        Self::report(ctx, check);
+        self.log.append(entry, ctx.storage());
+        let now = ctx.now();
+        self.proposed_at.insert(index, now);
+        ctx.annotate("log", index);
+        index
+    }
+
+    fn on_heartbeat_timer(&mut self, ctx: &mut Ctx<'_, World>) {
+        self.heartbeat_timer = None;
+        if self.role != Role::Leader {
+            return;
+        }
+        self.broadcast(ctx);
+    }
+
+    /// Sends every follower what it lacks (or a heartbeat), and re-arms the heartbeat.
+    fn broadcast(&mut self, ctx: &mut Ctx<'_, World>) {
+        for peer in self.peers.clone() {
+            self.send_append(ctx, peer);
+        }
+        if let Some(t) = self.heartbeat_timer.take() {
+            ctx.cancel_timer(t);
+        }
+        self.heartbeat_timer =
+            Some(ctx.set_timer(self.config.heartbeat, Timer::Raft(RaftTimer::Heartbeat)));
+    }
+
+    fn send_append(&mut self, ctx: &mut Ctx<'_, World>, peer: NodeId) {
+        let Some(p) = self.progress.get(&peer).copied() else {
+            return;
+        };
+        if p.next <= self.log.snapshot_index() {
+            let snapshot = match ctx.storage().get(SNAPSHOT_KEY).cloned() {
+                Some(Durable::RaftSnapshot(s)) => s,
+                other => {
+                    ctx.violation(format!(
+                        "raft: log compacted to {} but {SNAPSHOT_KEY} holds {other:?}",
+                        self.log.snapshot_index()
+                    ));
+                    return;
+                }
+            };
+            ctx.count("snapshots_sent", 1);
+            self.set_next(peer, snapshot.last_index + 1);
+            self.send(
+                peer,
+                RaftMsg::InstallSnapshot {
+                    term: self.term,
+                    snapshot: Box::new(snapshot),
+                    round: self.round,
+                },
+            );
+            return;
+        }
+        let prev_index = p.next - 1;
+        let prev_term = self.log.term_at(prev_index).unwrap_or(0);
+        let max = usize::try_from(self.config.max_entries_per_append).unwrap_or(usize::MAX);
+        let entries = self.log.entries_from(p.next, max);
+        // Optimistic: assume they arrive; a rejection moves `next` back.
+        self.set_next(peer, p.next + entries.len() as u64);
+        self.send(
+            peer,
+            RaftMsg::AppendEntries {
+                term: self.term,
+                prev_index,
+                prev_term,
+                entries,
+                commit: self.commit,
+                round: self.round,
+            },
+        );
+    }
+
+    fn set_next(&mut self, peer: NodeId, next: u64) {
+        if let Some(p) = self.progress.get_mut(&peer) {
+            p.next = next;
+        }
+    }
+
+    // ----- elections ----------------------------------------------------------------------
+
+    fn on_request_vote(
+        &mut self,
+        ctx: &mut Ctx<'_, World>,
+        from: NodeId,
+        term: u64,
+        last_index: u64,
+        last_term: u64,
+        pre_vote: bool,
+    ) {
+        // A server that has heard from a leader within an election timeout (its election timer
+        // has not fired since) believes the leader is alive. It refuses pre-votes (§9.6) and,
+        // with CheckQuorum, ignores vote requests (§4.2.3): a server that cannot hear the
+        // leader then cannot depose it by bumping the term.
+        let in_lease = self.leader.is_some() && (pre_vote || self.config.check_quorum);
+        if term > self.term && in_lease {
+            ctx.count("votes_refused_in_lease", 1);
+            self.send(
+                from,
+                RaftMsg::RequestVoteReply {
+                    term: self.term,
+                    granted: false,
+                    pre_vote,
+                },
+            );
+            return;
+        }
+        let up_to_date = self.log.candidate_up_to_date(last_index, last_term);
+        if pre_vote {
+            // Never change term for a pre-vote.
+            let granted = term > self.term && up_to_date;
+            self.send(
+                from,
+                RaftMsg::RequestVoteReply {
+                    term: if granted { term } else { self.term },
+                    granted,
+                    pre_vote: true,
+                },
+            );
+            return;
+        }
+        self.observe_term(ctx, term);
+        let granted = term == self.term && up_to_date && self.voted_for.is_none_or(|v| v == from);
+        if granted {
+            self.voted_for = Some(from);
+            self.save_meta(ctx);
+            self.reset_election_timer(ctx);
+        }
+        self.send(
+            from,
+            RaftMsg::RequestVoteReply {
+                term: self.term,
+                granted,
+                pre_vote: false,
+            },
+        );
+    }
+
+    fn on_vote_reply(
+        &mut self,
+        ctx: &mut Ctx<'_, World>,
+        from: NodeId,
+        term: u64,
+        granted: bool,
+        pre_vote: bool,
+    ) {
+        if pre_vote {
+            if !granted {
+                // A refusal carries the voter's term; a later one means we are behind.
+                self.observe_term(ctx, term);
+                return;
+            }
+            if self.role == Role::PreCandidate && term == self.term + 1 {
+                self.votes.insert(from);
+                if self.votes.len() >= self.majority() {
+                    self.start_election(ctx);
+                }
+            }
+            return;
+        }
+        if self.observe_term(ctx, term) {
+            return;
+        }
+        if self.role == Role::Candidate && term == self.term && granted {
+            self.votes.insert(from);
+            if self.votes.len() >= self.majority() {
+                self.become_leader(ctx);
+            }
+        }
+    }
+
+    // ----- replication: follower side -----------------------------------------------------
+
+    /// Common to AppendEntries and InstallSnapshot: reject a stale leader; otherwise follow
+    /// `from` in `term`. Returns false if the message is to be rejected.
+    fn accept_leader(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, term: u64) -> bool {
+        if term < self.term {
+            return false;
+        }
+        self.observe_term(ctx, term);
+        if self.role == Role::Leader {
+            // Another leader in our own term: Election Safety is broken; the observer reports
+            // it. Do not follow.
+            return false;
+        }
+        if self.role != Role::Follower {
+            self.set_role(ctx, Role::Follower);
+        }
+        self.set_leader(ctx, Some(from));
+        self.reset_election_timer(ctx);
+        true
+    }
+
+    fn reject(&mut self, to: NodeId, conflict_term: Option<u64>, conflict_index: u64, round: u64) {
+        self.send(
+            to,
+            RaftMsg::AppendEntriesReply {
+                term: self.term,
+                success: false,
+                match_index: 0,
+                conflict_term,
+                conflict_index,
+                round,
+            },
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_append_entries(
+        &mut self,
+        ctx: &mut Ctx<'_, World>,
+        from: NodeId,
+        term: u64,
+        mut prev_index: u64,
+        mut prev_term: u64,
+        mut entries: Vec<Entry>,
+        leader_commit: u64,
+        round: u64,
+    ) {
+        if !self.accept_leader(ctx, from, term) {
+            self.reject(from, None, 0, round);
+            return;
+        }
+        let last_new = prev_index + entries.len() as u64;
+        // Entries at or below our snapshot are committed, so they match: skip them.
+        let snap = self.log.snapshot_index();
+        if prev_index < snap {
+            let skip = usize::try_from(snap - prev_index).unwrap_or(usize::MAX);
+            entries.drain(..skip.min(entries.len()));
+            prev_index = snap;
+            prev_term = self.log.snapshot_term();
+        }
+        // The consistency check (rule 2), with the conflict hint of §5.3's closing paragraphs.
+        match self.log.term_at(prev_index) {
+            None => {
+                let hint = self.log.last_index() + 1;
+                self.reject(from, None, hint, round);
+                return;
+            }
+            Some(t) if t != prev_term => {
+                let hint = self.log.first_index_of_term_run(prev_index);
+                self.reject(from, Some(t), hint, round);
+                return;
+            }
+            Some(_) => {}
+        }
+        let merge = self.log.merge(prev_index, &entries, ctx.storage());
+        if !merge.removed.is_empty() {
+            ctx.count("truncations", 1);
+            let check = self
+                .observer
+                .borrow_mut()
+                .truncated(self.me, self.term, &merge.removed);
+            Self::report(ctx, check);
+        }
+        if let Some(first) = merge.appended_from {
+            let prev = self.log.term_at(first - 1).unwrap_or(0);
+            let added = self.log.entries_from(first, usize::MAX);
+            let check = self.observer.borrow_mut().appended(self.me, prev, &added);
+            Self::report(ctx, check);
+            ctx.annotate("log", self.log.last_index());
+        }
+        if leader_commit > self.commit {
+            self.advance_commit(ctx, leader_commit.min(last_new.max(snap)));
+        }
+        self.send(
+            from,
+            RaftMsg::AppendEntriesReply {
+                term: self.term,
+                success: true,
+                match_index: last_new.max(snap),
+                conflict_term: None,
+                conflict_index: 0,
+                round,
+            },
+        );
+    }
+
+    fn on_install_snapshot(
+        &mut self,
+        ctx: &mut Ctx<'_, World>,
+        from: NodeId,
+        term: u64,
+        snapshot: Snapshot,
+        round: u64,
+    ) {
+        if !self.accept_leader(ctx, from, term) {
+            self.reject(from, None, 0, round);
+            return;
+        }
+        let (index, snap_term) = (snapshot.last_index, snapshot.last_term);
+        if index > self.commit {
+            // Keep the log after the snapshot if it extends it; otherwise drop it all (§7).
+            // Entries dropped here are either covered by the snapshot or uncommitted.
+            self.log.compact(index, snap_term, ctx.storage());
+            self.kv = snapshot.state.clone();
+            ctx.storage()
+                .put(SNAPSHOT_KEY, Durable::RaftSnapshot(snapshot));
+            self.commit = index;
+            self.applied = index;
+            ctx.count("snapshots_installed", 1);
+            ctx.annotate("commit", index);
+            ctx.annotate("log", self.log.last_index());
+            let check = self
+                .observer
+                .borrow_mut()
+                .snapshot_installed(self.me, index, snap_term);
+            Self::report(ctx, check);
+            self.apply_committed(ctx);
+        }
+        self.send(
+            from,
+            RaftMsg::AppendEntriesReply {
+                term: self.term,
+                success: true,
+                match_index: index,
+                conflict_term: None,
+                conflict_index: 0,
+                round,
+            },
+        );
+    }
+
+    // ----- replication: leader side -------------------------------------------------------
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_append_reply(
+        &mut self,
+        ctx: &mut Ctx<'_, World>,
+        from: NodeId,
+        term: u64,
+        success: bool,
+        match_index: u64,
+        conflict_term: Option<u64>,
+        conflict_index: u64,
+        round: u64,
+    ) {
+        if self.observe_term(ctx, term) || self.role != Role::Leader || term < self.term {
+            return;
+        }
+        let last = self.log.last_index();
+        let Some(p) = self.progress.get_mut(&from) else {
+            return;
+        };
+        p.active = true;
+        p.round = p.round.max(round);
+        let mut more = false;
+        if success {
+            p.matched = p.matched.max(match_index.min(last));
+            p.next = p.next.max(p.matched + 1);
+            more = p.next <= last;
+        } else {
+            // Fast back-off: skip the follower's whole conflicting term, or jump to the end of
+            // its log, instead of one entry per round trip.
+            let hint = match conflict_term {
+                Some(t) => self
+                    .log
+                    .last_index_of_term(t)
+                    .map_or(conflict_index, |i| i + 1),
+                None => conflict_index,
+            };
+            let next = hint.clamp(p.matched + 1, last + 1);
+            if next < p.next {
+                p.next = next;
+                more = true;
+            }
+        }
+        if more {
+            self.send_append(ctx, from);
+        }
+        if success {
+            self.maybe_commit(ctx);
+        }
+        self.serve_reads(ctx);
+    }
+
+    fn maybe_commit(&mut self, ctx: &mut Ctx<'_, World>) {
+        if self.role != Role::Leader {
+            return;
+        }
+        let mut matched: Vec<u64> = self.progress.values().map(|p| p.matched).collect();
+        matched.push(self.log.last_index());
+        match commit_decision(
+            self.config.commit_rule,
+            &matched,
+            &self.log,
+            self.term,
+            self.commit,
+        ) {
+            CommitDecision::Nothing => {}
+            CommitDecision::Advance(n) => self.advance_commit(ctx, n),
+            CommitDecision::HeldOldTerm(n) => {
+                if n > self.held_reported {
+                    self.held_reported = n;
+                    ctx.count("commit_held_old_term", 1);
+                }
+            }
+        }
+    }
+
+    fn advance_commit(&mut self, ctx: &mut Ctx<'_, World>, new: u64) {
+        if new <= self.commit {
+            return;
+        }
+        let from = self.commit + 1;
+        let mut checks = Vec::new();
+        {
+            let mut observer = self.observer.borrow_mut();
+            for i in from..=new {
+                if let Some(e) = self.log.get(i) {
+                    checks.push(observer.committed(self.me, e));
+                }
+            }
+        }
+        for check in checks {
+            Self::report(ctx, check);
+        }
+        self.commit = new;
+        ctx.annotate("commit", new);
+        if self.role == Role::Leader {
+            let now = ctx.now();
+            let later = self.proposed_at.split_off(&(new + 1));
+            for (_, at) in std::mem::replace(&mut self.proposed_at, later) {
+                ctx.observe("commit_latency", now.nanos_since(at).max(0) as u64);
+            }
+        }
+        self.apply_committed(ctx);
+    }
+
+    fn apply_committed(&mut self, ctx: &mut Ctx<'_, World>) {
+        while self.applied < self.commit {
+            let i = self.applied + 1;
+            let Some(entry) = self.log.get(i).cloned() else {
+                ctx.violation(format!(
+                    "raft: committed index {i} is missing from the log (it starts after {})",
+                    self.log.snapshot_index()
+                ));
+                break;
+            };
+            self.applied = i;
+            let check = self.observer.borrow_mut().applied(self.me, &entry);
+            Self::report(ctx, check);
+            match entry.command {
+                Command::Noop => {}
+                Command::Client(c) => {
+                    let applied = self.kv.apply(&c);
+                    if let Applied::Duplicate(_) = applied {
+                        ctx.count("resends_deduplicated", 1);
+                    }
+                    if self.role == Role::Leader {
+                        self.proposed.remove(&(c.client, c.seq));
+                        if let Some(result) = applied.result() {
+                            self.reply_client(c.client, c.seq, KvOutcome::Done(result));
+                        }
+                    }
+                }
+            }
+        }
+        self.serve_reads(ctx);
+        self.maybe_snapshot(ctx);
+    }
+
+    fn maybe_snapshot(&mut self, ctx: &mut Ctx<'_, World>) {
+        let every = self.config.snapshot_every;
+        if every == 0 || self.applied.saturating_sub(self.log.snapshot_index()) < every {
+            return;
+        }
+        let index = self.applied;
+        let term = self.log.term_at(index).unwrap_or(0);
+        ctx.storage().put(
+            SNAPSHOT_KEY,
+            Durable::RaftSnapshot(Snapshot {
+                last_index: index,
+                last_term: term,
+                state: self.kv.clone(),
+            }),
+        );
+        self.log.compact(index, term, ctx.storage());
+        ctx.count("snapshots", 1);
+    }
+
+    // ----- clients ------------------------------------------------------------------------
+
+    fn on_client_request(
+        &mut self,
+        ctx: &mut Ctx<'_, World>,
+        from: NodeId,
+        seq: u64,
+        first_open: u64,
+        op: KvOp,
+    ) {
+        if self.role != Role::Leader {
+            let leader = self.leader;
+            self.reply_client(from, seq, KvOutcome::NotLeader { leader });
+            return;
+        }
+        match (op, self.config.read_mode) {
+            (KvOp::Read { key }, ReadMode::ReadIndex) => {
+                // ReadIndex (§6.4): note the commit index (at least this term's no-op, which
+                // covers everything committed before the term), confirm leadership with a
+                // fresh heartbeat round, and serve once applied that far.
+                self.round += 1;
+                self.reads.push(PendingRead {
+                    client: from,
+                    seq,
+                    key,
+                    read_index: self.commit.max(self.noop_index),
+                    round: self.round,
+                });
+                self.broadcast(ctx);
+                self.serve_reads(ctx);
+            }
+            (KvOp::Read { .. } | KvOp::Write { .. } | KvOp::Cas { .. }, _) => {
+                if let Some(result) = self.kv.remembered(from, seq) {
+                    ctx.count("resends_deduplicated", 1);
+                    self.reply_client(from, seq, KvOutcome::Done(result));
+                    return;
+                }
+                if self.proposed.contains_key(&(from, seq)) {
+                    // Already in the log this term; the answer comes when it applies.
+                    return;
+                }
+                let index = self.propose(
+                    ctx,
+                    Command::Client(ClientCommand {
+                        client: from,
+                        seq,
+                        first_open,
+                        op,
+                    }),
+                );
+                self.proposed.insert((from, seq), index);
+                self.broadcast(ctx);
+                self.maybe_commit(ctx);
+            }
+        }
+    }
+
+    fn serve_reads(&mut self, _ctx: &mut Ctx<'_, World>) {
+        if self.reads.is_empty() || self.role != Role::Leader {
+            return;
+        }
+        let majority = self.majority();
+        let progress = &self.progress;
+        let confirmed =
+            |round: u64| 1 + progress.values().filter(|p| p.round >= round).count() >= majority;
+        let applied = self.applied;
+        let (ready, waiting): (Vec<PendingRead>, Vec<PendingRead>) =
+            std::mem::take(&mut self.reads)
+                .into_iter()
+                .partition(|r| applied >= r.read_index && confirmed(r.round));
+        self.reads = waiting;
+        for r in ready {
+            let value = self.kv.get(r.key);
+            self.reply_client(r.client, r.seq, KvOutcome::Done(KvResult::Value(value)));
+        }
+    }
+
+    fn step(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, msg: RaftMsg) {
+        match msg {
+            RaftMsg::RequestVote {
+                term,
+                last_index,
+                last_term,
+                pre_vote,
+            } => self.on_request_vote(ctx, from, term, last_index, last_term, pre_vote),
+            RaftMsg::RequestVoteReply {
+                term,
+                granted,
+                pre_vote,
+            } => self.on_vote_reply(ctx, from, term, granted, pre_vote),
+            RaftMsg::AppendEntries {
+                term,
+                prev_index,
+                prev_term,
+                entries,
+                commit,
+                round,
+            } => self.on_append_entries(
+                ctx, from, term, prev_index, prev_term, entries, commit, round,
+            ),
+            RaftMsg::AppendEntriesReply {
+                term,
+                success,
+                match_index,
+                conflict_term,
+                conflict_index,
+                round,
+            } => self.on_append_reply(
+                ctx,
+                from,
+                term,
+                success,
+                match_index,
+                conflict_term,
+                conflict_index,
+                round,
+            ),
+            RaftMsg::InstallSnapshot {
+                term,
+                snapshot,
+                round,
+            } => self.on_install_snapshot(ctx, from, term, *snapshot, round),
+        }
+    }
+}
+
+impl Node<World> for RaftNode {
+    fn on_start(&mut self, ctx: &mut Ctx<'_, World>) {
+        self.recover(ctx);
+        self.flush(ctx);
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, msg: Msg) {
+        match msg {
+            Msg::Raft(m) => self.step(ctx, from, m),
+            Msg::Kv(KvMsg::Request {
+                seq,
+                first_open,
+                op,
+            }) => self.on_client_request(ctx, from, seq, first_open, op),
+            Msg::Kv(KvMsg::Reply { .. }) | Msg::Ping(_) => {}
+        }
+        self.flush(ctx);
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, World>, timer: Timer) {
+        match timer {
+            Timer::Raft(RaftTimer::Election) => self.on_election_timer(ctx),
+            Timer::Raft(RaftTimer::Heartbeat) => self.on_heartbeat_timer(ctx),
+            Timer::Ping(_) | Timer::KvClient(_) => {}
+        }
+        self.flush(ctx);
+    }
+}

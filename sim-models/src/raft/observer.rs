@@ -1,0 +1,417 @@
+//! The invariant checker: ghost state shared by the servers of one Raft cluster.
+//!
+//! Servers report facts as they happen — "I became leader of term T", "I appended these
+//! entries after an entry of term P", "I removed my entries from index I on", "I committed
+//! these entries", "I applied entry I", "I installed a snapshot ending at I" — and the observer
+//! checks Raft's five safety properties (Figure 3 of the paper) against everything reported so
+//! far in the run. It is a checker, not part of the algorithm: servers never read from it, and
+//! it lives outside every server (shared through an `Rc<RefCell<…>>` captured by the node
+//! factories), so it survives crashes and remembers what crashed servers did. A breach is
+//! returned as a message naming the nodes, terms and indexes; the reporting server turns it
+//! into a `violation` trace event, which fails the run.
+//!
+//! What it keeps, and why that is enough:
+//!
+//! * **Election Safety** (at most one leader per term): the leader of each term.
+//! * **Leader Append-Only** (a leader never overwrites or deletes its entries): a server that
+//!   removes entries while it is the recorded leader of its current term breaks it.
+//! * **Log Matching** (two logs with an entry of the same index and term are identical up to
+//!   it): for every (index, term) ever appended anywhere, the entry's digest and the term of
+//!   the entry before it. If every server that appends (index, term) agrees on both, then by
+//!   induction on the index any two logs sharing (index, term) share their whole prefix. The
+//!   terms along one log must also never decrease.
+//! * **Leader Completeness** (a leader holds every entry committed before its term): the
+//!   committed prefix as (term, digest) per index; a new leader's log must hold its last
+//!   entry (Log Matching then gives the rest of the prefix).
+//! * **State Machine Safety** (no two servers apply different entries at one index): every
+//!   commit and every apply is compared with the committed prefix, and a snapshot's last
+//!   (index, term) with the entry committed there.
+//!
+//! Memory is one small record per log index (plus one per term); nothing is per message. After
+//! [`MAX_REPORTED`] breaches it stops reporting (one bug tends to cascade), counting the rest.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sim_core::NodeId;
+
+use crate::raft::log::{Entry, RaftLog};
+
+/// Breaches reported before the observer falls silent.
+pub const MAX_REPORTED: usize = 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Appended {
+    digest: u64,
+    prev_term: u64,
+    node: NodeId,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Committed {
+    term: u64,
+    digest: u64,
+    node: NodeId,
+}
+
+/// Ghost state of one Raft cluster.
+#[derive(Debug, Default)]
+pub struct RaftObserver {
+    names: BTreeMap<NodeId, String>,
+    /// Nodes whose factory was built against this observer (a second build starts afresh).
+    registered: BTreeSet<NodeId>,
+    leaders: BTreeMap<u64, NodeId>,
+    appended: BTreeMap<(u64, u64), Appended>,
+    /// `committed[i - 1]` is the entry committed at index `i`.
+    committed: Vec<Committed>,
+    reported: usize,
+    suppressed: usize,
+}
+
+/// The result of reporting a fact: `Err` describes the breach.
+pub type Check = Result<(), String>;
+
+impl RaftObserver {
+    /// An observer for a cluster whose nodes are named by `names`.
+    pub fn new(names: BTreeMap<NodeId, String>) -> Self {
+        RaftObserver {
+            names,
+            ..RaftObserver::default()
+        }
+    }
+
+    /// Records that a node's factory uses this observer; false if it already did (the
+    /// scenario is being built again, so the caller should start a fresh observer).
+    pub fn register(&mut self, node: NodeId) -> bool {
+        self.registered.insert(node)
+    }
+
+    /// Breaches not reported because [`MAX_REPORTED`] were already.
+    pub fn suppressed(&self) -> usize {
+        self.suppressed
+    }
+
+    /// Entries known committed (the length of the committed prefix).
+    pub fn committed_len(&self) -> u64 {
+        self.committed.len() as u64
+    }
+
+    fn name(&self, node: NodeId) -> String {
+        self.names
+            .get(&node)
+            .cloned()
+            .unwrap_or_else(|| format!("#{}", node.0))
+    }
+
+    fn breach(&mut self, message: String) -> Check {
+        if self.reported >= MAX_REPORTED {
+            self.suppressed += 1;
+            return Ok(());
+        }
+        self.reported += 1;
+        Err(message)
+    }
+
+    /// `node` won the election of `term` holding `log`.
+    pub fn became_leader(&mut self, node: NodeId, term: u64, log: &RaftLog) -> Check {
+        if let Some(&other) = self.leaders.get(&term)
+            && other != node
+        {
+            let msg = format!(
+                "Election Safety: {} and {} were both elected leader of term {term}",
+                self.name(other),
+                self.name(node)
+            );
+            return self.breach(msg);
+        }
+        self.leaders.insert(term, node);
+        let Some(last) = self.committed.last().copied() else {
+            return Ok(());
+        };
+        let index = self.committed.len() as u64;
+        if index < log.snapshot_index() {
+            // The leader's snapshot covers the committed prefix.
+            return Ok(());
+        }
+        let has = log.get(index).map(|e| (e.term, e.digest())).or_else(|| {
+            (index == log.snapshot_index()).then_some((log.snapshot_term(), last.digest))
+        });
+        if has.map(|(t, _)| t) != Some(last.term) || has.map(|(_, d)| d) != Some(last.digest) {
+            let msg = format!(
+                "Leader Completeness: {} became leader of term {term} without the entry committed at index {index} (term {}, committed by {}); its log ends at index {} term {}",
+                self.name(node),
+                last.term,
+                self.name(last.node),
+                log.last_index(),
+                log.last_term()
+            );
+            return self.breach(msg);
+        }
+        Ok(())
+    }
+
+    /// `node` appended `entries` (consecutive) after an entry of term `prev_term`.
+    pub fn appended(&mut self, node: NodeId, prev_term: u64, entries: &[Entry]) -> Check {
+        let mut prev_term = prev_term;
+        for e in entries {
+            if e.term < prev_term {
+                let msg = format!(
+                    "Log Matching: {} appended index {} of term {} after an entry of term {prev_term}: terms in a log never decrease",
+                    self.name(node),
+                    e.index,
+                    e.term
+                );
+                return self.breach(msg);
+            }
+            let fact = Appended {
+                digest: e.digest(),
+                prev_term,
+                node,
+            };
+            match self.appended.get(&(e.index, e.term)) {
+                None => {
+                    self.appended.insert((e.index, e.term), fact);
+                }
+                Some(seen) if seen.digest != fact.digest || seen.prev_term != prev_term => {
+                    let msg = if seen.digest == fact.digest {
+                        format!(
+                            "Log Matching: {} holds index {} term {} after an entry of term {prev_term}, where {} has term {}",
+                            self.name(node),
+                            e.index,
+                            e.term,
+                            self.name(seen.node),
+                            seen.prev_term
+                        )
+                    } else {
+                        format!(
+                            "Log Matching: {} and {} hold different entries at index {} term {} ({:?})",
+                            self.name(seen.node),
+                            self.name(node),
+                            e.index,
+                            e.term,
+                            e.command
+                        )
+                    };
+                    return self.breach(msg);
+                }
+                Some(_) => {}
+            }
+            prev_term = e.term;
+        }
+        Ok(())
+    }
+
+    /// `node`, in `term`, removed entries from its log; `removed` lists their (index, term).
+    pub fn truncated(&mut self, node: NodeId, term: u64, removed: &[(u64, u64)]) -> Check {
+        let Some(&(from, _)) = removed.first() else {
+            return Ok(());
+        };
+        if self.leaders.get(&term) == Some(&node) {
+            let msg = format!(
+                "Leader Append-Only: {} removed its entries from index {from} on while leader of term {term}",
+                self.name(node)
+            );
+            return self.breach(msg);
+        }
+        for &(index, t) in removed {
+            match self.committed.get((index as usize).wrapping_sub(1)) {
+                Some(c) if c.term == t => {
+                    let msg = format!(
+                        "State Machine Safety: {} removed index {index} term {t}, committed by {}",
+                        self.name(node),
+                        self.name(c.node)
+                    );
+                    return self.breach(msg);
+                }
+                Some(_) => {}
+                None => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// `node` committed `entry` (reported in index order).
+    pub fn committed(&mut self, node: NodeId, entry: &Entry) -> Check {
+        self.agree(node, entry.index, entry.term, entry.digest(), "committed")
+    }
+
+    /// `node` applied `entry` to its state machine.
+    pub fn applied(&mut self, node: NodeId, entry: &Entry) -> Check {
+        self.agree(node, entry.index, entry.term, entry.digest(), "applied")
+    }
+
+    /// `node` installed a snapshot ending at (`index`, `term`).
+    pub fn snapshot_installed(&mut self, node: NodeId, index: u64, term: u64) -> Check {
+        match self.committed.get((index as usize).wrapping_sub(1)) {
+            Some(c) if c.term != term => {
+                let msg = format!(
+                    "State Machine Safety: {} installed a snapshot ending at index {index} term {term}, but {} committed term {} there",
+                    self.name(node),
+                    self.name(c.node),
+                    c.term
+                );
+                self.breach(msg)
+            }
+            Some(_) => Ok(()),
+            None if index == 0 => Ok(()),
+            None => {
+                let msg = format!(
+                    "State Machine Safety: {} installed a snapshot ending at index {index}, past every commit reported (up to {})",
+                    self.name(node),
+                    self.committed.len()
+                );
+                self.breach(msg)
+            }
+        }
+    }
+
+    fn agree(&mut self, node: NodeId, index: u64, term: u64, digest: u64, verb: &str) -> Check {
+        let len = self.committed.len() as u64;
+        if index == 0 {
+            return Ok(());
+        }
+        if index <= len {
+            let c = self.committed[index as usize - 1];
+            if c.term != term || c.digest != digest {
+                let msg = format!(
+                    "State Machine Safety: {} {verb} index {index} term {term}, but {} committed index {index} term {}{}",
+                    self.name(node),
+                    self.name(c.node),
+                    c.term,
+                    if c.term == term {
+                        " with different contents"
+                    } else {
+                        ""
+                    }
+                );
+                return self.breach(msg);
+            }
+            return Ok(());
+        }
+        if index == len + 1 {
+            self.committed.push(Committed { term, digest, node });
+            return Ok(());
+        }
+        let msg = format!(
+            "State Machine Safety: {} {verb} index {index} before index {} was known committed",
+            self.name(node),
+            len + 1
+        );
+        self.breach(msg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::raft::log::Command;
+    use sim_core::Storage;
+
+    fn e(term: u64, index: u64) -> Entry {
+        Entry {
+            term,
+            index,
+            command: Command::Noop,
+        }
+    }
+
+    fn observer() -> RaftObserver {
+        RaftObserver::new(
+            (0..3)
+                .map(|i| (NodeId(i), format!("kv{}", i + 1)))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn two_leaders_in_one_term_break_election_safety() {
+        let mut o = observer();
+        let log = RaftLog::default();
+        assert_eq!(o.became_leader(NodeId(0), 2, &log), Ok(()));
+        assert_eq!(
+            o.became_leader(NodeId(0), 2, &log),
+            Ok(()),
+            "same node again"
+        );
+        let err = o.became_leader(NodeId(1), 2, &log).expect_err("breach");
+        assert_eq!(
+            err,
+            "Election Safety: kv1 and kv2 were both elected leader of term 2"
+        );
+    }
+
+    #[test]
+    fn different_entries_at_one_index_and_term_break_log_matching() {
+        let mut o = observer();
+        assert_eq!(o.appended(NodeId(0), 0, &[e(1, 1), e(1, 2)]), Ok(()));
+        assert_eq!(o.appended(NodeId(1), 0, &[e(1, 1)]), Ok(()));
+        // kv3 claims (2, term 1) follows an entry of term 0.
+        let err = o.appended(NodeId(2), 0, &[e(1, 2)]).expect_err("breach");
+        assert!(err.starts_with("Log Matching: kv3 holds index 2 term 1 after an entry of term 0, where kv1 has term 1"), "{err}");
+        let err = o.appended(NodeId(2), 3, &[e(2, 4)]).expect_err("breach");
+        assert!(err.contains("terms in a log never decrease"), "{err}");
+    }
+
+    #[test]
+    fn a_leader_without_a_committed_entry_breaks_leader_completeness() {
+        let mut o = observer();
+        let mut storage = Storage::default();
+        let mut log = RaftLog::default();
+        log.append(e(1, 1), &mut storage);
+        assert_eq!(o.committed(NodeId(0), &e(1, 1)), Ok(()));
+        assert_eq!(o.committed(NodeId(0), &e(1, 2)), Ok(()));
+        let err = o.became_leader(NodeId(1), 3, &log).expect_err("breach");
+        assert!(
+            err.starts_with(
+                "Leader Completeness: kv2 became leader of term 3 without the entry committed at index 2"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn applying_a_different_entry_breaks_state_machine_safety() {
+        let mut o = observer();
+        assert_eq!(o.committed(NodeId(0), &e(2, 1)), Ok(()));
+        assert_eq!(o.applied(NodeId(1), &e(2, 1)), Ok(()));
+        let err = o.applied(NodeId(2), &e(3, 1)).expect_err("breach");
+        assert_eq!(
+            err,
+            "State Machine Safety: kv3 applied index 1 term 3, but kv1 committed index 1 term 2"
+        );
+        assert!(o.snapshot_installed(NodeId(2), 1, 3).is_err());
+        assert!(
+            o.truncated(NodeId(2), 4, &[(1, 2)]).is_err(),
+            "removing the committed entry"
+        );
+        assert_eq!(
+            o.truncated(NodeId(2), 4, &[(1, 3)]),
+            Ok(()),
+            "removing a stale entry where another was committed"
+        );
+    }
+
+    #[test]
+    fn a_leader_that_truncates_breaks_leader_append_only() {
+        let mut o = observer();
+        o.became_leader(NodeId(0), 5, &RaftLog::default())
+            .expect("first leader");
+        let err = o.truncated(NodeId(0), 5, &[(9, 5)]).expect_err("breach");
+        assert!(err.starts_with("Leader Append-Only: kv1"), "{err}");
+        assert_eq!(
+            o.truncated(NodeId(1), 5, &[(9, 4)]),
+            Ok(()),
+            "a follower may"
+        );
+    }
+
+    #[test]
+    fn the_observer_falls_silent_after_enough_breaches() {
+        let mut o = observer();
+        o.committed(NodeId(0), &e(1, 1)).expect("first");
+        for _ in 0..MAX_REPORTED {
+            assert!(o.applied(NodeId(1), &e(2, 1)).is_err());
+        }
+        assert_eq!(o.applied(NodeId(1), &e(2, 1)), Ok(()));
+        assert_eq!(o.suppressed(), 1);
+    }
+}
