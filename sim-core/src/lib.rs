@@ -56,6 +56,7 @@ pub mod clock;
 pub mod dist;
 pub mod fault;
 pub mod history;
+pub mod lin;
 pub mod metrics;
 pub mod network;
 pub mod node;
