@@ -641,7 +641,10 @@ impl Dist<Duration> {
     /// One sample: never negative, saturating at [`Duration::MAX`], rounded to the nearest
     /// nanosecond (uniform is exact). Consumes the draws documented on [`Dist`]. Never panics,
     /// even for unvalidated parameters (a reversed uniform always gives `lo`).
+    #[inline]
     pub fn sample(&self, rng: &mut SimRng) -> Duration {
+        // Constant and uniform (the usual latencies) inline into the send path; the rest call
+        // out.
         match *self {
             Dist::Constant(d) => d,
             Dist::Uniform { lo, hi } => {
@@ -652,6 +655,16 @@ impl Dist<Duration> {
                     None => Duration(rng.next_u64()),
                 }
             }
+            _ => self.sample_shaped(rng),
+        }
+    }
+
+    /// [`sample`](Self::sample) for the distributions that need floating point.
+    #[inline(never)]
+    fn sample_shaped(&self, rng: &mut SimRng) -> Duration {
+        match *self {
+            Dist::Constant(d) => d,
+            Dist::Uniform { .. } => self.sample(rng),
             Dist::Normal { mean, std_dev } => {
                 let (m, s) = (mean.0 as f64, std_dev.0 as f64);
                 for _ in 0..NORMAL_MAX_ATTEMPTS {

@@ -77,8 +77,8 @@ pub use network::{LinkProfile, Network, NetworkConfig, NodeInfo, ZoneLink};
 pub use node::{Ctx, Labeled, Node, NodeId, Protocol, TimerId};
 pub use rng::{SimRng, Stream};
 pub use sim::{
-    BuildError, Limits, MessageStats, NodeFactory, NodeStats, NodeStatus, Outcome, SimBuilder,
-    Simulation, Violation,
+    BuildError, Limits, MemoryStats, MessageStats, NodeFactory, NodeStats, NodeStatus, Outcome,
+    SimBuilder, Simulation, Violation,
 };
 pub use storage::Storage;
 pub use time::{Duration, SimTime};

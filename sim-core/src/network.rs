@@ -94,9 +94,24 @@ pub enum Route {
     },
 }
 
+/// The latency of every link when the network is as plain as it gets: one profile, no loss,
+/// no duplication, no FIFO ordering, and constant or uniform latency.
+#[derive(Clone, Copy, Debug)]
+struct PlainLatency {
+    /// The shortest latency.
+    lo: u64,
+    /// The number of values a uniform latency takes (`hi - lo + 1`); 0 for a constant one.
+    span: u64,
+}
+
 /// The run-time network state.
 #[derive(Debug)]
 pub struct Network {
+    /// Set while nothing (partition, spike, burst) disturbs a plain network: `route` then
+    /// only draws the latency, exactly as the general path would.
+    plain: Option<PlainLatency>,
+    /// The plain latency of the configuration, whether or not a fault disturbs it now.
+    plain_config: Option<PlainLatency>,
     nodes: usize,
     profiles: Vec<LinkProfile>,
     zone_of: Vec<u16>,
@@ -151,7 +166,24 @@ impl Network {
                 graph.add_edge(idx[i], idx[j], LinkInfo { profile });
             }
         }
+        let p = &profiles[0];
+        let plain_config = if profiles.len() == 1 && p.loss <= 0.0 && p.duplicate <= 0.0 && !p.fifo
+        {
+            match p.latency {
+                DurationDist::Constant(d) => Some(PlainLatency { lo: d.0, span: 0 }),
+                DurationDist::Uniform { lo, hi } => {
+                    hi.0.saturating_sub(lo.0)
+                        .checked_add(1)
+                        .map(|span| PlainLatency { lo: lo.0, span })
+                }
+                _ => None,
+            }
+        } else {
+            None
+        };
         Network {
+            plain: plain_config,
+            plain_config,
             nodes: nodes.len(),
             profiles,
             zone_of,
@@ -183,6 +215,25 @@ impl Network {
     /// Decides the fate of a message sent now from `from` to `to`.
     #[inline]
     pub fn route(&mut self, now: SimTime, from: NodeId, to: NodeId) -> Route {
+        if let Some(p) = self.plain {
+            // The general path below with its no-op steps left out: nothing blocked, loss and
+            // duplication 0 (which draw nothing), no spike, no FIFO; the latency is drawn the
+            // way `DurationDist::sample` draws it.
+            let latency = if p.span == 0 {
+                p.lo
+            } else {
+                p.lo.saturating_add(self.rng.below(p.span))
+            };
+            return Route::Deliver {
+                at: now + Duration(latency),
+                duplicate_at: None,
+            };
+        }
+        self.route_general(now, from, to)
+    }
+
+    /// [`route`](Self::route) for every configuration and fault state.
+    fn route_general(&mut self, now: SimTime, from: NodeId, to: NodeId) -> Route {
         if self.is_blocked(from, to) {
             return Route::Dropped(DropReason::Partition);
         }
@@ -233,6 +284,14 @@ impl Network {
             self.blocked[bit / 64] |= 1 << (bit % 64);
             self.blocked_links += 1;
         }
+        self.refresh_plain();
+    }
+
+    /// Turns the plain fast path on or off after the fault state changed.
+    fn refresh_plain(&mut self) {
+        let undisturbed =
+            self.blocked_links == 0 && self.spike == Duration::ZERO && self.burst_loss <= 0.0;
+        self.plain = self.plain_config.filter(|_| undisturbed);
     }
 
     /// Splits the listed groups from each other, in both directions. Nodes in no group keep
@@ -263,6 +322,7 @@ impl Network {
     pub fn heal(&mut self) {
         self.blocked.iter_mut().for_each(|w| *w = 0);
         self.blocked_links = 0;
+        self.refresh_plain();
     }
 
     /// Number of blocked directed links.
@@ -286,11 +346,13 @@ impl Network {
     /// Adds `extra` latency to every message sent until it is set back to zero.
     pub fn set_latency_spike(&mut self, extra: Duration) {
         self.spike = extra;
+        self.refresh_plain();
     }
 
     /// Adds a loss probability on top of every link's own until set back to zero.
     pub fn set_loss_burst(&mut self, loss: f64) {
         self.burst_loss = loss.clamp(0.0, 1.0);
+        self.refresh_plain();
     }
 }
 

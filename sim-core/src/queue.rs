@@ -13,9 +13,18 @@
 //! through a bitmask). Each bucket also tracks where its own minimum is. Popping removes that
 //! minimum, makes it the new `last`, and moves the rest of the bucket into strictly lower
 //! buckets; an entry moves down at most 128 times over its life, in practice a handful.
-//! Bucket vectors are reused and never shrink, so after warm-up allocation is rare: only when
-//! a bucket outgrows its high-water mark (measured: a few reallocations per million pops,
-//! tapering to none).
+//!
+//! Small queues skip the buckets: up to [`SMALL_MAX`] pending entries live in one flat vector
+//! whose minimum is found by a scan, which beats any heap at that size. The queue switches to
+//! the radix heap when it outgrows that and back when it shrinks to [`SMALL_MIN`] (the gap keeps
+//! it from switching back and forth); the switch costs one pass over the entries. Which layout
+//! holds the entries never changes the order they pop in.
+//!
+//! Memory: a bucket stores its entries in fixed-size chunks drawn from a pool shared by every
+//! bucket. A popped bucket hands its full chunks back to the pool, where the buckets its entries
+//! moved to pick them up again, so the queue holds about one entry's worth of memory per pending
+//! event (plus at most one partly filled chunk per bucket) instead of every bucket's high-water
+//! mark, and after warm-up it does not allocate at all.
 
 use std::hint::select_unpredictable;
 
@@ -56,37 +65,86 @@ fn bucket_of(time: u64, seq: u64, last_time: u64, last_seq: u64) -> usize {
     b as usize & (BUCKETS - 1)
 }
 
-/// One radix-heap bucket: its entries (unordered) and where its smallest key is.
+/// Most entries the queue keeps in its flat small-queue vector before switching to buckets.
+const SMALL_MAX: usize = 16;
+/// Pending entries at or below which the queue moves back from buckets to the flat vector.
+const SMALL_MIN: usize = 4;
+
+/// Entries per chunk of bucket storage.
+const CHUNK: usize = 256;
+
+/// A chunk: a vector of at most [`CHUNK`] entries whose capacity is never exceeded.
+type Chunk<E> = Vec<Entry<E>>;
+
+/// Where an entry sits in a bucket: chunk index (the tail is chunk `full.len()`) in the high
+/// half, index in the chunk in the low half.
+#[inline(always)]
+fn pack_pos(chunk: usize, index: usize) -> u64 {
+    ((chunk as u64) << 32) | index as u64
+}
+
+/// One radix-heap bucket: its entries (unordered, in chunks) and where its smallest key is.
 struct Bucket<E> {
-    /// The entries, in no particular order.
-    items: Vec<Entry<E>>,
-    /// Smallest key in `items`, `u128::MAX` when empty (no real key reaches it: that would
+    /// The chunk being filled. Its allocation stays with the bucket when the bucket empties
+    /// (capacity 0 only before first use).
+    tail: Chunk<E>,
+    /// Chunks that filled up before the tail; handed back to the pool when the bucket empties.
+    full: Vec<Chunk<E>>,
+    /// Smallest key in the bucket, `u128::MAX` when empty (no real key reaches it: that would
     /// take 2^64 - 1 pushes).
     min_key: u128,
-    /// Index of the smallest key in `items` (meaningless when empty).
-    min_pos: usize,
+    /// Position of the smallest key ([`pack_pos`]; meaningless when empty).
+    min_pos: u64,
 }
 
 impl<E> Bucket<E> {
     /// An empty bucket that owns no allocation yet.
     const fn new() -> Self {
         Bucket {
-            items: Vec::new(),
+            tail: Vec::new(),
+            full: Vec::new(),
             min_key: u128::MAX,
             min_pos: 0,
         }
     }
 
-    /// Appends `entry`, keeping the bucket minimum up to date.
+    /// Appends `entry`, keeping the bucket minimum up to date. A full (or not yet allocated)
+    /// tail is replaced by a chunk from `pool`.
     #[inline(always)]
-    fn insert(&mut self, entry: Entry<E>) {
+    fn insert(&mut self, entry: Entry<E>, pool: &mut Vec<Chunk<E>>) {
+        if self.tail.len() == self.tail.capacity() {
+            self.new_tail(pool);
+        }
         let key = make_key(entry.time, entry.seq);
+        let pos = pack_pos(self.full.len(), self.tail.len());
         // Whether a new entry beats the minimum is data-dependent; a conditional move is
         // cheaper than the frequently mispredicted branch.
         let less = key < self.min_key;
         self.min_key = select_unpredictable(less, key, self.min_key);
-        self.min_pos = select_unpredictable(less, self.items.len(), self.min_pos);
-        self.items.push(entry);
+        self.min_pos = select_unpredictable(less, pos, self.min_pos);
+        self.tail.push(entry);
+    }
+
+    /// Retires a full tail into `full` (or drops an unallocated one) and takes a fresh chunk.
+    #[cold]
+    #[inline(never)]
+    fn new_tail(&mut self, pool: &mut Vec<Chunk<E>>) {
+        let chunk = pool.pop().unwrap_or_else(|| Vec::with_capacity(CHUNK));
+        let old = std::mem::replace(&mut self.tail, chunk);
+        if old.capacity() > 0 {
+            self.full.push(old);
+        }
+    }
+
+    /// Number of entries.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.tail.len() + self.full.iter().map(Vec::len).sum::<usize>()
+    }
+
+    /// Bytes of entry storage this bucket holds.
+    fn capacity(&self) -> usize {
+        self.tail.capacity() + self.full.iter().map(Vec::capacity).sum::<usize>()
     }
 }
 
@@ -98,8 +156,18 @@ impl<E> Bucket<E> {
 /// Times are plain nanoseconds; a push may never schedule before the last popped event (such
 /// pushes are clamped, see [`EventQueue::push`]).
 pub struct EventQueue<E> {
+    /// Whether the entries are in the radix buckets (`true`) or in `small` (`false`).
+    radix: bool,
+    /// Small mode: every pending entry, unordered (empty in radix mode).
+    small: Vec<Entry<E>>,
+    /// Small mode: the smallest key in `small`, `u128::MAX` when empty.
+    small_min_key: u128,
+    /// Small mode: the index of that key in `small`.
+    small_min_pos: usize,
     /// `buckets[i]` holds the pending entries whose key first differs from `last` at bit `i`.
     buckets: Box<[Bucket<E>; BUCKETS]>,
+    /// Empty chunks (each with capacity for [`CHUNK`] entries), shared by every bucket.
+    pool: Vec<Chunk<E>>,
     /// Bit `i % 64` of word `i / 64` is set iff `buckets[i]` is non-empty.
     mask: [u64; 2],
     /// Time of the last popped entry (0 before the first pop).
@@ -120,7 +188,12 @@ impl<E> EventQueue<E> {
     #[must_use]
     pub fn new() -> Self {
         EventQueue {
+            radix: false,
+            small: Vec::new(),
+            small_min_key: u128::MAX,
+            small_min_pos: 0,
             buckets: Box::new([const { Bucket::new() }; BUCKETS]),
+            pool: Vec::new(),
             mask: [0; 2],
             last_time: 0,
             last_seq: 0,
@@ -132,12 +205,13 @@ impl<E> EventQueue<E> {
     /// Creates an empty queue expecting about `n` pending events.
     ///
     /// Only a hint: which internal bucket an event lands in depends on its time, so the
-    /// capacity cannot be placed up front. Buckets grow on demand (amortised O(1)) and keep
-    /// their capacity, so after warm-up the queue rarely allocates either way.
+    /// capacity cannot be placed up front. Storage grows a chunk at a time and is recycled, so
+    /// after warm-up the queue does not allocate either way.
     #[must_use]
     pub fn with_capacity(n: usize) -> Self {
-        let _ = n;
-        Self::new()
+        let mut q = Self::new();
+        q.small.reserve(n.min(SMALL_MAX));
+        q
     }
 
     /// Index of the lowest non-empty bucket, `None` if the queue is empty.
@@ -164,10 +238,104 @@ impl<E> EventQueue<E> {
         let time = time.max(self.last_time);
         let seq = self.next_seq;
         self.next_seq += 1;
-        let b = bucket_of(time, seq, self.last_time, self.last_seq);
-        self.buckets[b].insert(Entry { time, seq, event });
-        self.mask[b >> 6] |= 1 << (b & 63);
         self.len += 1;
+        let entry = Entry { time, seq, event };
+        if !self.radix && self.small.len() < SMALL_MAX {
+            let key = make_key(time, seq);
+            let less = key < self.small_min_key;
+            self.small_min_key = select_unpredictable(less, key, self.small_min_key);
+            self.small_min_pos = select_unpredictable(less, self.small.len(), self.small_min_pos);
+            self.small.push(entry);
+            return;
+        }
+        self.push_radix(entry);
+    }
+
+    /// [`push`](Self::push) in radix mode, switching to it first if the flat vector is full.
+    #[inline(never)]
+    fn push_radix(&mut self, entry: Entry<E>) {
+        if !self.radix {
+            self.switch_to_radix();
+        }
+        self.radix_insert(entry);
+    }
+
+    /// Puts `entry` in its bucket (radix mode; `len` is the caller's business).
+    #[inline(always)]
+    fn radix_insert(&mut self, entry: Entry<E>) {
+        let b = bucket_of(entry.time, entry.seq, self.last_time, self.last_seq);
+        self.buckets[b].insert(entry, &mut self.pool);
+        self.mask[b >> 6] |= 1 << (b & 63);
+    }
+
+    /// Moves every entry from the flat vector into the buckets.
+    #[cold]
+    #[inline(never)]
+    fn switch_to_radix(&mut self) {
+        self.radix = true;
+        let mut small = std::mem::take(&mut self.small);
+        for e in small.drain(..) {
+            self.radix_insert(e);
+        }
+        self.small = small; // keep the allocation for the way back
+        self.small_min_key = u128::MAX;
+    }
+
+    /// Moves every entry from the buckets into the flat vector.
+    #[cold]
+    #[inline(never)]
+    fn switch_to_small(&mut self) {
+        self.radix = false;
+        let pool = &mut self.pool;
+        let small = &mut self.small;
+        for (i, b) in self.buckets.iter_mut().enumerate() {
+            if self.mask[i >> 6] & (1 << (i & 63)) == 0 {
+                continue;
+            }
+            small.append(&mut b.tail);
+            for mut c in b.full.drain(..) {
+                small.append(&mut c);
+                pool.push(c);
+            }
+            b.min_key = u128::MAX;
+        }
+        self.mask = [0; 2];
+        self.rescan_small();
+    }
+
+    /// Finds the smallest key in the flat vector.
+    #[inline(always)]
+    fn rescan_small(&mut self) {
+        // Earliest time first (a chain of one compare and a conditional move per entry: which
+        // entry wins is unpredictable, so no branches), then whether another entry shares that
+        // time (a branch-free count); only then are sequence numbers compared.
+        let mut time = u64::MAX;
+        let mut pos = 0;
+        for (i, e) in self.small.iter().enumerate() {
+            let less = e.time < time;
+            time = select_unpredictable(less, e.time, time);
+            pos = select_unpredictable(less, i, pos);
+        }
+        let ties: usize = self.small.iter().map(|e| usize::from(e.time == time)).sum();
+        if ties > 1 {
+            pos = self.earliest_of_time(time);
+        }
+        let seq = self.small.get(pos).map_or(u64::MAX, |e| e.seq);
+        self.small_min_key = make_key(time, seq);
+        self.small_min_pos = pos;
+    }
+
+    /// Index of the entry with the smallest sequence number among those at `time`.
+    #[cold]
+    #[inline(never)]
+    fn earliest_of_time(&self, time: u64) -> usize {
+        let mut best = (u64::MAX, 0);
+        for (i, e) in self.small.iter().enumerate() {
+            if e.time == time && e.seq < best.0 {
+                best = (e.seq, i);
+            }
+        }
+        best.1
     }
 
     /// Removes and returns the earliest event with its time; ties pop in push order (FIFO).
@@ -189,6 +357,28 @@ impl<E> EventQueue<E> {
         let e = self.pop_entry()?;
         // Internal sequence numbers are one above the public ones (see `next_seq` field).
         Some((e.time, e.seq - 1, e.event))
+    }
+
+    /// Pops the earliest event like [`pop_with_seq`](Self::pop_with_seq), but only if its time
+    /// is at most `limit`: `Err(true)` if the earliest event is later than `limit` (nothing is
+    /// removed), `Err(false)` if the queue is empty. One lookup instead of a peek and a pop.
+    #[inline]
+    pub fn pop_with_seq_until(&mut self, limit: u64) -> Result<(u64, u64, E), bool> {
+        let min_key = if self.radix {
+            match self.lowest_bucket() {
+                Some(b) => self.buckets[b].min_key,
+                None => return Err(false),
+            }
+        } else if self.small.is_empty() {
+            return Err(false);
+        } else {
+            self.small_min_key
+        };
+        if (min_key >> 64) as u64 > limit {
+            return Err(true);
+        }
+        let e = self.pop_min();
+        Ok((e.time, e.seq - 1, e.event))
     }
 
     /// Sequence number the next [`push`](Self::push) will be given: 0 for the first push,
@@ -215,34 +405,86 @@ impl<E> EventQueue<E> {
     /// down. The shared core of [`pop`](Self::pop) and [`pop_with_seq`](Self::pop_with_seq).
     #[inline(always)]
     fn pop_entry(&mut self) -> Option<Entry<E>> {
+        if self.len == 0 {
+            None
+        } else {
+            Some(self.pop_min())
+        }
+    }
+
+    /// Removes the minimum entry of a non-empty queue and makes it the new `last`.
+    #[inline(always)]
+    fn pop_min(&mut self) -> Entry<E> {
+        if !self.radix {
+            let e = self.small.swap_remove(self.small_min_pos);
+            self.last_time = e.time;
+            self.last_seq = e.seq;
+            self.len -= 1;
+            self.rescan_small();
+            return e;
+        }
+        self.pop_radix()
+    }
+
+    /// [`pop_min`](Self::pop_min) in radix mode.
+    #[inline(never)]
+    fn pop_radix(&mut self) -> Entry<E> {
         // The lowest non-empty bucket holds the smallest keys; its minimum is the answer.
-        let b = self.lowest_bucket()?;
+        let b = self.lowest_bucket().unwrap_or(0);
+        let e = self.pop_bucket(b);
+        if self.len <= SMALL_MIN {
+            self.switch_to_small();
+        }
+        e
+    }
+
+    /// Removes the minimum of bucket `b`, which must be the lowest non-empty bucket.
+    #[inline(always)]
+    fn pop_bucket(&mut self, b: usize) -> Entry<E> {
+        let b = b & (BUCKETS - 1);
         let (lower, upper) = self.buckets.split_at_mut(b);
-        let bucket = upper.first_mut()?;
+        let bucket = &mut upper[0];
         bucket.min_key = u128::MAX;
         self.len -= 1;
         // `b` is the lowest set bit of its mask word, and the bucket is about to be emptied.
         let w = &mut self.mask[b >> 6];
         *w &= *w - 1;
-        if bucket.items.len() == 1 {
+        if bucket.full.is_empty() && bucket.tail.len() == 1 {
             // Common fast path: nothing to redistribute.
-            let min = bucket.items.pop()?;
-            self.last_time = min.time;
-            self.last_seq = min.seq;
-            return Some(min);
+            if let Some(min) = bucket.tail.pop() {
+                self.last_time = min.time;
+                self.last_seq = min.seq;
+                return min;
+            }
         }
-        let min = bucket.items.swap_remove(bucket.min_pos);
+        let chunk = (bucket.min_pos >> 32) as usize;
+        let index = bucket.min_pos as u32 as usize;
+        let min = match bucket.full.get_mut(chunk) {
+            Some(c) => c.swap_remove(index),
+            None => bucket.tail.swap_remove(index),
+        };
         let (last_time, last_seq) = (min.time, min.seq);
         self.last_time = last_time;
         self.last_seq = last_seq;
         // Everything else in bucket `b` agrees with `min` on bits >= b and so moves strictly
         // lower; higher buckets keep their index since `min` agrees with the old `last` there.
-        while let Some(e) = bucket.items.pop() {
+        let pool = &mut self.pool;
+        let mask = &mut self.mask;
+        let mut spread = |e: Entry<E>, pool: &mut Vec<Chunk<E>>| {
             let nb = bucket_of(e.time, e.seq, last_time, last_seq);
-            lower[nb].insert(e);
-            self.mask[nb >> 6] |= 1 << (nb & 63);
+            lower[nb].insert(e, pool);
+            mask[nb >> 6] |= 1 << (nb & 63);
+        };
+        while let Some(e) = bucket.tail.pop() {
+            spread(e, pool);
         }
-        Some(min)
+        while let Some(mut c) = bucket.full.pop() {
+            while let Some(e) = c.pop() {
+                spread(e, pool);
+            }
+            pool.push(c);
+        }
+        min
     }
 
     /// Time of the earliest pending event, `None` if the queue is empty.
@@ -251,6 +493,9 @@ impl<E> EventQueue<E> {
     /// reorganise itself lazily here without an API change.
     #[inline]
     pub fn peek_time(&mut self) -> Option<u64> {
+        if !self.radix {
+            return (!self.small.is_empty()).then_some((self.small_min_key >> 64) as u64);
+        }
         let b = self.lowest_bucket()?;
         Some((self.buckets[b].min_key >> 64) as u64)
     }
@@ -277,14 +522,44 @@ impl<E> EventQueue<E> {
         self.last_time
     }
 
+    /// Size in bytes of one pending entry (ordering data plus the event).
+    #[must_use]
+    pub const fn entry_bytes() -> usize {
+        std::mem::size_of::<Entry<E>>()
+    }
+
+    /// Bytes the queue holds on the heap for entries (allocated capacity, not just the pending
+    /// ones), plus its bucket table.
+    #[must_use]
+    pub fn allocated_bytes(&self) -> usize {
+        let entries: usize = self.buckets.iter().map(Bucket::capacity).sum::<usize>()
+            + self.pool.iter().map(Vec::capacity).sum::<usize>();
+        let chunk_lists: usize = self
+            .buckets
+            .iter()
+            .map(|b| b.full.capacity())
+            .sum::<usize>()
+            + self.pool.capacity();
+        (entries + self.small.capacity()) * Self::entry_bytes()
+            + chunk_lists * std::mem::size_of::<Chunk<E>>()
+            + std::mem::size_of::<[Bucket<E>; BUCKETS]>()
+    }
+
     /// Drops every pending event and resets the queue to its freshly created state
     /// (`last_popped_time` and `next_seq` back to 0), keeping allocated capacity for reuse.
     pub fn clear(&mut self) {
         for b in self.buckets.iter_mut() {
-            b.items.clear();
+            b.tail.clear();
+            for mut c in b.full.drain(..) {
+                c.clear();
+                self.pool.push(c);
+            }
             b.min_key = u128::MAX;
         }
         self.mask = [0; 2];
+        self.small.clear();
+        self.small_min_key = u128::MAX;
+        self.radix = false;
         self.last_time = 0;
         self.last_seq = 0;
         self.next_seq = 1;
@@ -460,7 +735,7 @@ mod tests {
         // id doubles as the sequence number.
         use std::cmp::Reverse;
         use std::collections::BinaryHeap;
-        for pending in [1u64, 5, 100, 3000] {
+        for pending in [1u64, 5, 100, 3000, 20_000] {
             let mut rng = XorShift::new(pending);
             let mut q = EventQueue::new();
             let mut reference = BinaryHeap::new();
@@ -692,6 +967,89 @@ mod tests {
         expected.sort_unstable();
         let popped: Vec<(u64, u64, u64)> = std::iter::from_fn(|| q.pop_with_seq()).collect();
         assert_eq!(popped, expected);
+    }
+
+    #[test]
+    fn memory_follows_the_pending_count_not_the_high_water_marks() {
+        // A deep steady state (the engine's W3 pattern): pop one, push one 1-10 ms later.
+        let mut rng = XorShift::new(5);
+        let mut q = EventQueue::new();
+        let pending = 50_000u64;
+        for i in 0..pending {
+            q.push(1_000_000 + rng.below(9_000_001), i);
+        }
+        for i in 0..400_000u64 {
+            let (t, _) = q.pop().expect("pending");
+            q.push(t + 1_000_000 + rng.below(9_000_001), i);
+            if i % 50_000 == 0 {
+                let stored: usize = q.buckets.iter().map(Bucket::len).sum();
+                assert_eq!(stored, q.len());
+            }
+        }
+        let entries = q.allocated_bytes() / EventQueue::<u64>::entry_bytes();
+        // Every pending entry, at most one partly filled chunk per bucket, and the chunks a
+        // redistribution has in hand.
+        let bound = pending as usize + 2 * BUCKETS * CHUNK;
+        assert!(
+            entries <= bound,
+            "{entries} entries of storage for {pending} pending"
+        );
+    }
+
+    #[test]
+    fn switching_between_flat_and_bucket_layouts_keeps_the_order() {
+        // Grow well past the flat vector's limit and drain back below the switch-back point,
+        // several times, with pops in between, against the model.
+        let mut rng = XorShift::new(77);
+        let mut q: EventQueue<u64> = EventQueue::new();
+        let mut model = Model::default();
+        let mut id = 0;
+        let mut switches = 0;
+        let mut was_radix = q.radix;
+        for round in 0..6u64 {
+            let target = [40usize, 200, 33, 2_000, 9, 600][round as usize];
+            while q.len() < target {
+                let t = draw_time(&mut rng, model.last, round % 4);
+                q.push(t, id);
+                model.push(t, id);
+                id += 1;
+                if rng.below(3) == 0 {
+                    assert_eq!(q.pop(), model.pop(), "round {round}");
+                }
+                switches += usize::from(q.radix != was_radix);
+                was_radix = q.radix;
+            }
+            while q.len() > 2 {
+                assert_eq!(q.peek_time(), model.peek_time(), "round {round}");
+                assert_eq!(q.pop(), model.pop(), "round {round}");
+                switches += usize::from(q.radix != was_radix);
+                was_radix = q.radix;
+            }
+        }
+        assert!(switches >= 8, "only {switches} layout switches");
+        while let Some(x) = model.pop() {
+            assert_eq!(q.pop(), Some(x));
+        }
+        assert!(q.is_empty());
+    }
+
+    #[test]
+    fn pop_until_stops_at_the_limit_without_removing() {
+        for n in [3u64, 100] {
+            let mut q = EventQueue::new();
+            assert_eq!(q.pop_with_seq_until(u64::MAX), Err(false), "empty");
+            for i in 0..n {
+                q.push(10 + i, i);
+            }
+            assert_eq!(q.pop_with_seq_until(9), Err(true));
+            assert_eq!(q.len() as u64, n, "nothing removed");
+            assert_eq!(q.pop_with_seq_until(10), Ok((10, 0, 0)));
+            assert_eq!(q.pop_with_seq_until(10), Err(true));
+            for i in 1..n {
+                assert_eq!(q.pop_with_seq_until(u64::MAX), Ok((10 + i, i, i)));
+            }
+            assert_eq!(q.pop_with_seq_until(u64::MAX), Err(false));
+        }
     }
 
     #[test]

@@ -73,13 +73,26 @@ impl SimRng {
     pub fn below(&mut self, n: u64) -> u64 {
         debug_assert!(n > 0, "below(0)");
         let n = n.max(1);
-        loop {
-            let m = u128::from(self.next_u64()) * u128::from(n);
-            let low = m as u64;
-            if low >= n.wrapping_neg() % n {
-                return (m >> 64) as u64;
-            }
+        let m = u128::from(self.next_u64()) * u128::from(n);
+        // A draw is rejected only if its low half is below `2^64 mod n`, which is below `n`:
+        // so the division that computes that threshold is needed only when `low < n` (rare for
+        // small `n`). Same draws, same results as testing every draw against the threshold.
+        if (m as u64) >= n {
+            return (m >> 64) as u64;
         }
+        self.below_slow(n, m)
+    }
+
+    /// [`below`](Self::below) once the first draw landed in the zone that may be rejected.
+    #[cold]
+    #[inline(never)]
+    fn below_slow(&mut self, n: u64, first: u128) -> u64 {
+        let threshold = n.wrapping_neg() % n;
+        let mut m = first;
+        while (m as u64) < threshold {
+            m = u128::from(self.next_u64()) * u128::from(n);
+        }
+        (m >> 64) as u64
     }
 
     /// A uniform integer in `[lo, hi]` (inclusive); returns `lo` if the range is empty.
@@ -154,6 +167,38 @@ mod tests {
             seen[x as usize] = true;
         }
         assert!(seen.iter().all(|s| *s));
+    }
+
+    #[test]
+    fn below_matches_the_reference_method_draw_for_draw() {
+        // The textbook form (threshold computed for every draw) must give the same values and
+        // consume the same draws, including for `n` where rejections are common.
+        fn reference(r: &mut SimRng, n: u64) -> u64 {
+            loop {
+                let m = u128::from(r.next_u64()) * u128::from(n);
+                if (m as u64) >= n.wrapping_neg() % n {
+                    return (m >> 64) as u64;
+                }
+            }
+        }
+        for n in [
+            1,
+            2,
+            3,
+            7,
+            1 << 20,
+            9_000_001,
+            (1 << 63) + 1,
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            let mut a = SimRng::new(n, Stream::Setup);
+            let mut b = a.clone();
+            for _ in 0..2_000 {
+                assert_eq!(a.below(n), reference(&mut b, n), "n = {n}");
+            }
+            assert_eq!(a.next_u64(), b.next_u64(), "n = {n}: same number of draws");
+        }
     }
 
     #[test]

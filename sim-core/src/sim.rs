@@ -119,6 +119,39 @@ impl MessageStats {
     }
 }
 
+/// What the engine holds in memory for pending work: the event queue (messages in flight
+/// travel inside their delivery events) and the timer slab. Sizes are allocated capacity, so
+/// they include growth headroom.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MemoryStats {
+    /// Events in the queue (including cancelled timers not yet skipped).
+    pub pending_events: usize,
+    /// Messages in flight (queued, or held at a paused node).
+    pub in_flight: usize,
+    /// Bytes of one queue entry (time, sequence number, event with its message).
+    pub queue_entry_bytes: usize,
+    /// Bytes the queue has allocated.
+    pub queue_bytes: usize,
+    /// Bytes the timer slab and its free list have allocated.
+    pub timer_bytes: usize,
+}
+
+impl MemoryStats {
+    /// All of it: queue and timers.
+    pub fn total_bytes(&self) -> usize {
+        self.queue_bytes + self.timer_bytes
+    }
+
+    /// Allocated bytes per pending event (0 when nothing is pending).
+    pub fn bytes_per_pending(&self) -> f64 {
+        if self.pending_events == 0 {
+            0.0
+        } else {
+            self.total_bytes() as f64 / self.pending_events as f64
+        }
+    }
+}
+
 /// A broken invariant a model reported.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Violation {
@@ -130,19 +163,21 @@ pub struct Violation {
     pub detail: String,
 }
 
-#[derive(Clone, Copy, Debug)]
-enum Event {
+/// A queued event. A message travels inside its delivery event: the queue entry is all the
+/// memory a message in flight takes, and delivering it reads nothing else.
+#[derive(Clone, Debug)]
+enum Event<M> {
     Start(u32),
-    Deliver(u32),
-    Timer(u32, u32),
+    Deliver {
+        from: u32,
+        to: u32,
+        msg: M,
+    },
+    /// A timer slot. A slot goes back to the free list only once its queue entry has popped, so
+    /// the entry needs no generation to tell a cancelled timer from a later one in the slot.
+    Timer(u32),
     Fault(u32),
     Nemesis,
-}
-
-struct InFlight<M> {
-    from: u32,
-    to: u32,
-    msg: M,
 }
 
 struct TimerSlot<T> {
@@ -159,7 +194,7 @@ struct NodeState<P: Protocol> {
     clock: Clock,
     rng: SimRng,
     storage: Storage<P::Durable>,
-    held: VecDeque<(Event, u64)>,
+    held: VecDeque<(Event<P::Msg>, u64)>,
     annotations: BTreeMap<&'static str, String>,
     stats: NodeStats,
 }
@@ -167,9 +202,9 @@ struct NodeState<P: Protocol> {
 /// Everything but the node objects: what a [`Ctx`] reaches.
 pub struct Core<P: Protocol> {
     pub(crate) now: SimTime,
-    queue: EventQueue<Event>,
-    messages: Vec<Option<InFlight<P::Msg>>>,
-    free_messages: Vec<u32>,
+    queue: EventQueue<Event<P::Msg>>,
+    /// Messages in flight (queued for delivery or held at a paused node).
+    in_flight: usize,
     timers: Vec<TimerSlot<P::Timer>>,
     free_timers: Vec<u32>,
     pending_timers: usize,
@@ -368,8 +403,7 @@ impl<P: Protocol> SimBuilder<P> {
             core: Core {
                 now: SimTime::ZERO,
                 queue,
-                messages: Vec::new(),
-                free_messages: Vec::new(),
+                in_flight: 0,
                 timers: Vec::new(),
                 free_timers: Vec::new(),
                 pending_timers: 0,
@@ -436,15 +470,13 @@ impl<P: Protocol> Simulation<P> {
         if self.core.timer_limit_hit {
             return self.finish(Outcome::TimerLimit);
         }
-        let Some(time) = self.core.queue.peek_time() else {
-            return self.finish(Outcome::Quiescent);
-        };
-        if time > self.end.0 {
-            self.core.now = self.end;
-            return self.finish(Outcome::Completed);
-        }
-        let Some((time, seq, event)) = self.core.queue.pop_with_seq() else {
-            return self.finish(Outcome::Quiescent);
+        let (time, seq, event) = match self.core.queue.pop_with_seq_until(self.end.0) {
+            Ok(next) => next,
+            Err(true) => {
+                self.core.now = self.end;
+                return self.finish(Outcome::Completed);
+            }
+            Err(false) => return self.finish(Outcome::Quiescent),
         };
         self.core.now = SimTime(time);
         self.events += 1;
@@ -460,15 +492,15 @@ impl<P: Protocol> Simulation<P> {
         false
     }
 
-    fn dispatch(&mut self, event: Event, seq: u64) {
+    fn dispatch(&mut self, event: Event<P::Msg>, seq: u64) {
         match event {
             Event::Start(i) => {
                 let node = NodeId(i);
                 self.core.record(TraceKind::Start { node });
                 self.boot(node);
             }
-            Event::Deliver(slot) => self.deliver(slot, seq),
-            Event::Timer(slot, generation) => self.fire_timer(slot, generation, seq),
+            Event::Deliver { from, to, msg } => self.deliver(NodeId(from), NodeId(to), msg, seq),
+            Event::Timer(slot) => self.fire_timer(slot, seq),
             Event::Fault(i) => {
                 if let Some(f) = self.core.faults.get(i as usize) {
                     let action = f.action.clone();
@@ -492,32 +524,35 @@ impl<P: Protocol> Simulation<P> {
     }
 
     #[inline]
-    fn deliver(&mut self, slot: u32, msg_id: u64) {
+    fn deliver(&mut self, from: NodeId, to: NodeId, msg: P::Msg, msg_id: u64) {
         let core = &mut self.core;
-        let Some(InFlight { from, to, .. }) = core.messages[slot as usize].as_ref() else {
+        let Some(state) = core.nodes.get_mut(to.index()) else {
             return;
         };
-        let (from, to) = (NodeId(*from), NodeId(*to));
-        let status = core.nodes[to.index()].status;
-        let reason = match status {
+        let reason = match state.status {
+            NodeStatus::Up if !core.network.is_blocked(from, to) => None,
+            NodeStatus::Up => Some(DropReason::Partition),
             NodeStatus::Down => Some(DropReason::NodeDown),
             NodeStatus::Paused => {
-                core.hold(to, Event::Deliver(slot), msg_id);
+                let held = Event::Deliver {
+                    from: from.0,
+                    to: to.0,
+                    msg,
+                };
+                core.hold(to, held, msg_id);
                 return;
             }
-            NodeStatus::Up if core.network.is_blocked(from, to) => Some(DropReason::Partition),
-            NodeStatus::Up => None,
         };
-        let Some(InFlight { msg, .. }) = core.take_message(slot) else {
-            return;
-        };
+        if reason.is_none() {
+            state.stats.received += 1;
+        }
+        core.in_flight -= 1;
         let label = msg.label();
         if let Some(reason) = reason {
             core.drop_message(msg_id, from, to, label, reason);
             return;
         }
         core.msg_stats.delivered += 1;
-        core.nodes[to.index()].stats.received += 1;
         core.record(TraceKind::Deliver {
             msg: msg_id,
             from,
@@ -530,28 +565,32 @@ impl<P: Protocol> Simulation<P> {
         }
     }
 
-    fn fire_timer(&mut self, slot: u32, generation: u32, seq: u64) {
+    fn fire_timer(&mut self, slot: u32, seq: u64) {
         let core = &mut self.core;
         let Some(t) = core.timers.get(slot as usize) else {
             return;
         };
-        if t.generation != generation || t.timer.is_none() {
-            return; // cancelled
+        if t.timer.is_none() {
+            // Cancelled; this was the slot's last reference.
+            core.free_timers.push(slot);
+            return;
         }
         let node = NodeId(t.node);
         let state = &core.nodes[node.index()];
         if state.incarnation != t.incarnation || state.status == NodeStatus::Down {
-            core.free_timer(slot);
+            core.kill_timer(slot);
+            core.free_timers.push(slot);
             return; // set by a previous incarnation
         }
         if state.status == NodeStatus::Paused {
-            core.hold(node, Event::Timer(slot, generation), seq);
+            core.hold(node, Event::Timer(slot), seq);
             return;
         }
         let Some(timer) = core.timers[slot as usize].timer.take() else {
             return;
         };
-        core.free_timer(slot);
+        core.kill_timer(slot);
+        core.free_timers.push(slot);
         core.nodes[node.index()].stats.timers += 1;
         core.record(TraceKind::Timer {
             node,
@@ -667,13 +706,14 @@ impl<P: Protocol> Simulation<P> {
         self.nodes[n.index()] = None;
         for (event, seq) in held {
             match event {
-                Event::Deliver(slot) => {
-                    if let Some(m) = core.take_message(slot) {
-                        let label = m.msg.label();
-                        core.drop_message(seq, NodeId(m.from), n, label, DropReason::NodeDown);
-                    }
+                Event::Deliver { from, msg, .. } => {
+                    core.in_flight -= 1;
+                    core.drop_message(seq, NodeId(from), n, msg.label(), DropReason::NodeDown);
                 }
-                Event::Timer(slot, _) => core.free_timer(slot),
+                Event::Timer(slot) => {
+                    core.kill_timer(slot);
+                    core.free_timers.push(slot);
+                }
                 _ => {}
             }
         }
@@ -815,6 +855,21 @@ impl<P: Protocol> Simulation<P> {
     /// Events still queued (including cancelled timers not yet skipped).
     pub fn pending_events(&self) -> usize {
         self.core.queue.len()
+    }
+
+    /// Memory held for pending work right now (the queue, with the messages in it, and
+    /// timers).
+    pub fn memory_stats(&self) -> MemoryStats {
+        use std::mem::size_of;
+        let c = &self.core;
+        MemoryStats {
+            pending_events: c.queue.len(),
+            in_flight: c.in_flight,
+            queue_entry_bytes: EventQueue::<Event<P::Msg>>::entry_bytes(),
+            queue_bytes: c.queue.allocated_bytes(),
+            timer_bytes: c.timers.capacity() * size_of::<TimerSlot<P::Timer>>()
+                + c.free_timers.capacity() * size_of::<u32>(),
+        }
     }
 
     /// The trace so far.
@@ -1024,36 +1079,18 @@ impl<P: Protocol> Core<P> {
         msg: P::Msg,
         label: &'static str,
     ) {
-        if self.messages.len() - self.free_messages.len() >= self.limits.max_in_flight {
+        if self.in_flight >= self.limits.max_in_flight {
             self.queue.skip_seq();
             self.drop_message(id, from, to, label, DropReason::Overflow);
             return;
         }
-        let entry = InFlight {
+        self.in_flight += 1;
+        let event = Event::Deliver {
             from: from.0,
             to: to.0,
             msg,
         };
-        let slot = match self.free_messages.pop() {
-            Some(s) => {
-                self.messages[s as usize] = Some(entry);
-                s
-            }
-            None => {
-                self.messages.push(Some(entry));
-                (self.messages.len() - 1) as u32
-            }
-        };
-        self.queue.push(at.0, Event::Deliver(slot));
-    }
-
-    #[inline]
-    fn take_message(&mut self, slot: u32) -> Option<InFlight<P::Msg>> {
-        let m = self.messages.get_mut(slot as usize)?.take();
-        if m.is_some() {
-            self.free_messages.push(slot);
-        }
-        m
+        self.queue.push(at.0, event);
     }
 
     fn drop_message(
@@ -1074,7 +1111,7 @@ impl<P: Protocol> Core<P> {
         });
     }
 
-    fn hold(&mut self, node: NodeId, event: Event, seq: u64) {
+    fn hold(&mut self, node: NodeId, event: Event<P::Msg>, seq: u64) {
         let max = self.limits.max_held;
         let state = &mut self.nodes[node.index()];
         if state.held.len() < max {
@@ -1082,11 +1119,9 @@ impl<P: Protocol> Core<P> {
             return;
         }
         match event {
-            Event::Deliver(slot) => {
-                if let Some(m) = self.take_message(slot) {
-                    let label = m.msg.label();
-                    self.drop_message(seq, NodeId(m.from), node, label, DropReason::Overflow);
-                }
+            Event::Deliver { from, msg, .. } => {
+                self.in_flight -= 1;
+                self.drop_message(seq, NodeId(from), node, msg.label(), DropReason::Overflow);
             }
             Event::Timer(..) => self.timer_limit_hit = true,
             _ => {}
@@ -1122,7 +1157,7 @@ impl<P: Protocol> Core<P> {
             generation: t.generation,
         };
         self.pending_timers += 1;
-        self.queue.push(due.0, Event::Timer(slot, id.generation));
+        self.queue.push(due.0, Event::Timer(slot));
         id
     }
 
@@ -1132,16 +1167,19 @@ impl<P: Protocol> Core<P> {
             t.generation == id.generation && t.node == node.0 && t.timer.is_some()
         });
         if live {
-            self.free_timer(id.slot);
+            // The slot stays taken until its queue entry pops (see `Event::Timer`).
+            self.kill_timer(id.slot);
         }
     }
 
+    /// Ends a live timer (fired, cancelled, or orphaned by a restart): drops its payload,
+    /// invalidates its `TimerId`, and stops counting it against the limit. The slot itself is
+    /// freed only when its queue entry has popped (see `Event::Timer`).
     #[inline]
-    fn free_timer(&mut self, slot: u32) {
+    fn kill_timer(&mut self, slot: u32) {
         if let Some(t) = self.timers.get_mut(slot as usize) {
             t.timer = None;
             t.generation = t.generation.wrapping_add(1);
-            self.free_timers.push(slot);
             self.pending_timers = self.pending_timers.saturating_sub(1);
         }
     }
