@@ -8,6 +8,8 @@ use sim_core::{
     DropReason, MessageStats, NodeId, NodeStats, NodeStatus, Outcome, Simulation, Violation,
 };
 
+use sim_core::lin;
+
 use crate::scenario::spec::Expectation;
 use crate::scenario::{Overrides, Scenario};
 use crate::world::World;
@@ -75,6 +77,22 @@ pub struct RunSummary {
     pub metrics: BTreeMap<String, f64>,
     /// The expectations and their verdicts.
     pub expectations: Vec<ExpectResult>,
+    /// The linearizability check of the clients' register operations, if there were any.
+    pub linearizability: Option<Linearizability>,
+}
+
+/// The verdict of the linearizability checker on a run's read / write / cas history.
+#[derive(Clone, Debug, Serialize)]
+pub struct Linearizability {
+    /// `linearizable`, `not linearizable` or `unknown` (the search ran out of budget).
+    pub verdict: String,
+    /// Register operations checked.
+    pub operations: usize,
+    /// Search steps taken.
+    pub steps: u64,
+    /// The human-readable account: the operation that cannot be placed, the longest
+    /// linearizable prefix, and a minimal set of operations that cannot be ordered.
+    pub report: String,
 }
 
 impl RunSummary {
@@ -104,7 +122,14 @@ impl RunSummary {
             ));
         }
         for e in self.expectations.iter().filter(|e| !e.passed) {
-            out.push(e.reason.clone().unwrap_or_default());
+            let mut reason = e.reason.clone().unwrap_or_default();
+            if e.metric == "linearizable" {
+                if let Some(l) = &self.linearizability {
+                    reason.push_str(":\n");
+                    reason.push_str(l.report.trim_end());
+                }
+            }
+            out.push(reason);
         }
         out
     }
@@ -124,7 +149,15 @@ pub fn run(
 
 /// Summarises a finished (or stopped) simulation of `scenario`.
 pub fn summarize(scenario: &Scenario, sim: &Simulation<World>) -> RunSummary {
-    let metrics = metric_table(scenario, sim);
+    let mut metrics = metric_table(scenario, sim);
+    let checked = check_linearizability(sim);
+    match checked.as_ref().map(|(v, _)| v) {
+        Some(lin::Verdict::Linearizable) => metrics.insert("linearizable".into(), 1.0),
+        Some(lin::Verdict::NotLinearizable) => metrics.insert("linearizable".into(), 0.0),
+        Some(lin::Verdict::Unknown) => metrics.insert("linearizable.unknown".into(), 1.0),
+        None => None,
+    };
+    let linearizability = checked.map(|(_, l)| l);
     let expectations = scenario
         .spec
         .expect
@@ -152,7 +185,45 @@ pub fn summarize(scenario: &Scenario, sim: &Simulation<World>) -> RunSummary {
         nodes,
         metrics,
         expectations,
+        linearizability,
     }
+}
+
+/// Checks the run's read / write / cas operations as per-key registers that start empty.
+fn check_linearizability(sim: &Simulation<World>) -> Option<(lin::Verdict, Linearizability)> {
+    let history = lin::from_sim_history(sim.history());
+    if history.ops.is_empty() {
+        return None;
+    }
+    let result = history.check(&lin::CheckOptions::default());
+    let names = sim.node_names();
+    let describe = |i: usize| {
+        let Some(op) = history.ids.get(i).and_then(|id| sim.history().get(*id)) else {
+            return format!("operation #{i}");
+        };
+        let client = names.get(op.client.index()).map_or("?", String::as_str);
+        let result = match (op.status, op.result) {
+            (sim_core::OpPhase::Ok, Some(v)) => format!(" -> {v}"),
+            (sim_core::OpPhase::Ok, None) if matches!(op.call, sim_core::OpCall::Read { .. }) => " -> empty".to_owned(),
+            _ => String::new(),
+        };
+        let completed = op.completed.map_or_else(|| "never".to_owned(), |t| t.to_string());
+        format!(
+            "op {} {client} {}{result} [{} .. {}, {}]",
+            op.id.0,
+            op.call,
+            op.invoked,
+            completed,
+            op.status.as_str()
+        )
+    };
+    let summary = Linearizability {
+        verdict: result.verdict.to_string(),
+        operations: history.ops.len(),
+        steps: result.steps(),
+        report: result.report(describe),
+    };
+    Some((result.verdict, summary))
 }
 
 struct RunRowBuilder<'a> {
@@ -238,6 +309,8 @@ fn round(v: f64) -> String {
 ///   ok) for clients that recorded operations;
 /// * counters: `<name>[.<scope>]`, summed;
 /// * gauges: `<name>.min[.<scope>]`, `<name>.max…`, `<name>.last.<node>`;
+/// * `linearizable` (1 or 0) when clients recorded reads, writes or compare-and-sets
+///   (`linearizable.unknown` if the checker ran out of budget);
 /// * histograms (durations): `<name>.count…`, `<name>.p50_ms…`, `.p95_ms`, `.p99_ms`, `.max_ms`.
 pub fn metric_table(scenario: &Scenario, sim: &Simulation<World>) -> BTreeMap<String, f64> {
     let mut m = BTreeMap::new();
