@@ -221,6 +221,20 @@ fn print_summary(
     }
     outln!();
 
+    if let Some(l) = &s.linearizability {
+        outln!(
+            "linearizability: {} ({} register operations, {} search steps)",
+            l.verdict,
+            thousands(l.operations as u64),
+            thousands(l.steps)
+        );
+        if l.verdict != "linearizable" {
+            for line in l.report.lines().skip(1) {
+                outln!("  {line}");
+            }
+        }
+        outln!();
+    }
     if !s.expectations.is_empty() {
         let mut e = render::table(&["expect", "wanted", "got", "verdict"]);
         for x in &s.expectations {
