@@ -4,6 +4,7 @@
 //! registry that lets a scenario name a model, the scenario file format ([`scenario`]) and the
 //! run summary ([`run`]) that the CLI and GUI print.
 
+pub mod bench;
 pub mod kv_client;
 pub mod model;
 pub mod ping;
