@@ -27,6 +27,9 @@ pub enum Command {
     CheckDeterminism(DeterminismArgs),
     /// List the models a scenario can name.
     Models,
+    /// Measure the engine on this machine: the W1/W2/W3 workloads against a hand-written
+    /// baseline loop (under a minute; `--quick` takes a second).
+    Bench(BenchArgs),
 }
 
 /// Trace levels as command-line values.
@@ -115,4 +118,16 @@ pub struct DeterminismArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `dsim bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// 100 times less work, measured once instead of best of three: a smoke test whose
+    /// figures are only indicative.
+    #[arg(long)]
+    pub quick: bool,
 }

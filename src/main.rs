@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         cli::Command::List(a) => cmd::list::list(&a),
         cli::Command::CheckDeterminism(a) => cmd::determinism::check(&a),
         cli::Command::Models => cmd::list::models(),
+        cli::Command::Bench(a) => cmd::bench::bench(&a),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,7 @@
 //! One module per subcommand. Each returns the process exit code, or an error message for
 //! bad input (exit 2).
 
+pub mod bench;
 pub mod determinism;
 pub mod list;
 pub mod run;
