@@ -30,6 +30,8 @@ pub enum Command {
     /// Measure the engine on this machine: the W1/W2/W3 workloads against a hand-written
     /// baseline loop (under a minute; `--quick` takes a second).
     Bench(BenchArgs),
+    /// Check a recorded history (dsim JSON lines or Jepsen EDN) for linearizability.
+    Check(CheckArgs),
 }
 
 /// Trace levels as command-line values.
@@ -130,4 +132,48 @@ pub struct BenchArgs {
     /// figures are only indicative.
     #[arg(long)]
     pub quick: bool,
+}
+
+/// The consistency model `dsim check` judges a history against.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum HistoryModel {
+    /// Whatever the history's operations imply (read/write/cas: register; get/put/append: kv).
+    Auto,
+    /// Compare-and-set registers (one, or one per key), starting empty.
+    Register,
+    /// A key-value store of strings with get / put / append, every key starting as "".
+    Kv,
+    /// A mutex with acquire / release.
+    Mutex,
+    /// Multi-register transactions.
+    MultiRegister,
+}
+
+impl HistoryModel {
+    /// The name as written on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            HistoryModel::Auto => "auto",
+            HistoryModel::Register => "register",
+            HistoryModel::Kv => "kv",
+            HistoryModel::Mutex => "mutex",
+            HistoryModel::MultiRegister => "multi-register",
+        }
+    }
+}
+
+/// `dsim check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The history: JSON lines (`.jsonl`, the format of docs/history-format) or Jepsen EDN (`.edn`).
+    pub history: PathBuf,
+    /// The model to check against.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub model: HistoryModel,
+    /// Search every key to the end instead of stopping at the first one that fails.
+    #[arg(long)]
+    pub all_partitions: bool,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -23,6 +23,7 @@ fn main() -> ExitCode {
         cli::Command::CheckDeterminism(a) => cmd::determinism::check(&a),
         cli::Command::Models => cmd::list::models(),
         cli::Command::Bench(a) => cmd::bench::bench(&a),
+        cli::Command::Check(a) => cmd::check::check(&a),
     };
     match result {
         Ok(code) => code,

@@ -123,11 +123,13 @@ impl RunSummary {
         }
         for e in self.expectations.iter().filter(|e| !e.passed) {
             let mut reason = e.reason.clone().unwrap_or_default();
-            if e.metric == "linearizable" {
-                if let Some(l) = &self.linearizability {
-                    reason.push_str(":\n");
-                    reason.push_str(l.report.trim_end());
-                }
+            if let Some(l) = self
+                .linearizability
+                .as_ref()
+                .filter(|_| e.metric == "linearizable")
+            {
+                reason.push_str(":\n");
+                reason.push_str(l.report.trim_end());
             }
             out.push(reason);
         }
@@ -204,10 +206,14 @@ fn check_linearizability(sim: &Simulation<World>) -> Option<(lin::Verdict, Linea
         let client = names.get(op.client.index()).map_or("?", String::as_str);
         let result = match (op.status, op.result) {
             (sim_core::OpPhase::Ok, Some(v)) => format!(" -> {v}"),
-            (sim_core::OpPhase::Ok, None) if matches!(op.call, sim_core::OpCall::Read { .. }) => " -> empty".to_owned(),
+            (sim_core::OpPhase::Ok, None) if matches!(op.call, sim_core::OpCall::Read { .. }) => {
+                " -> empty".to_owned()
+            }
             _ => String::new(),
         };
-        let completed = op.completed.map_or_else(|| "never".to_owned(), |t| t.to_string());
+        let completed = op
+            .completed
+            .map_or_else(|| "never".to_owned(), |t| t.to_string());
         format!(
             "op {} {client} {}{result} [{} .. {}, {}]",
             op.id.0,

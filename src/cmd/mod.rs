@@ -2,6 +2,7 @@
 //! bad input (exit 2).
 
 pub mod bench;
+pub mod check;
 pub mod determinism;
 pub mod list;
 pub mod run;

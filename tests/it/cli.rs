@@ -210,3 +210,83 @@ fn help_is_available_everywhere() {
     }
     assert!(Path::new(env!("CARGO_BIN_EXE_dsim")).exists());
 }
+
+fn history_file(name: &str, lines: &[&str]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("dsim-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let path = dir.join(name);
+    std::fs::write(&path, lines.join("\n") + "\n").expect("write");
+    path
+}
+
+#[test]
+fn check_judges_external_histories_and_explains_violations() {
+    let ev = |p: u32, t: &str, f: &str, v: &str, time: u32| {
+        format!(r#"{{"process":{p},"type":"{t}","f":"{f}","key":null,"value":{v},"time":{time}}}"#)
+    };
+    // Write 1 completes, then a read returns the empty register: a stale read.
+    let stale = [
+        ev(0, "invoke", "write", "1", 0),
+        ev(0, "ok", "write", "1", 1),
+        ev(1, "invoke", "read", "null", 2),
+        ev(1, "ok", "read", "null", 3),
+    ];
+    let refs: Vec<&str> = stale.iter().map(String::as_str).collect();
+    let path = history_file("stale.jsonl", &refs);
+    let out = dsim(&["check", path.to_str().expect("utf8"), "--model", "register"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("not linearizable"), "{stdout}");
+    assert!(
+        stdout.contains("process 1 read"),
+        "names the read that cannot be placed: {stdout}"
+    );
+
+    // The same read overlapping the write is fine.
+    let overlap = [
+        ev(0, "invoke", "write", "1", 0),
+        ev(1, "invoke", "read", "null", 1),
+        ev(1, "ok", "read", "null", 2),
+        ev(0, "ok", "write", "1", 3),
+    ];
+    let refs: Vec<&str> = overlap.iter().map(String::as_str).collect();
+    let path = history_file("overlap.jsonl", &refs);
+    let out = dsim(&["check", path.to_str().expect("utf8"), "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["linearizable"], true);
+    assert_eq!(v["operations"], 2);
+
+    // Jepsen EDN, and errors with line numbers.
+    let edn = history_file(
+        "h.edn",
+        &[
+            "[{:process 0, :type :invoke, :f :write, :value 3}",
+            " {:process 0, :type :ok, :f :write, :value 3}",
+            " {:process 1, :type :invoke, :f :read, :value nil}",
+            " {:process 1, :type :ok, :f :read, :value 3}]",
+        ],
+    );
+    assert!(
+        dsim(&["check", edn.to_str().expect("utf8")])
+            .status
+            .success()
+    );
+    let bad = history_file(
+        "bad.jsonl",
+        &[
+            r#"{"process":0,"type":"invoke","f":"read","key":null,"value":null,"time":0}"#,
+            "not json",
+        ],
+    );
+    let out = dsim(&["check", bad.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("line 2"),
+        "{}",
+        text(&out.stderr)
+    );
+    let wrong = dsim(&["check", edn.to_str().expect("utf8"), "--model", "kv"]);
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(text(&wrong.stderr).contains("does not fit this history"));
+}
