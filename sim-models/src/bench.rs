@@ -671,7 +671,7 @@ pub fn table(report: &Report) -> String {
                 format!("{:.2}", r.events_per_sec / 1e6),
                 r.baseline_per_sec
                     .map_or("-".to_owned(), |b| format!("{:.2}", b / 1e6)),
-                r.ratio.map_or("-".to_owned(), |x| format!("{x:.2}")),
+                r.ratio.map_or("-".to_owned(), |x| format!("{x:.3}")),
                 r.target.to_owned(),
                 match r.pass {
                     Some(true) => "pass",
