@@ -128,7 +128,7 @@ pub struct BenchArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// 100 times less work, measured once instead of best of three: a smoke test whose
+    /// 100 times less work, measured once instead of best of five: a smoke test whose
     /// figures are only indicative.
     #[arg(long)]
     pub quick: bool,
