@@ -15,6 +15,10 @@ use crate::rng::SimRng;
 use crate::time::{Duration, SimTime};
 use crate::trace::DropReason;
 
+/// Above this many nodes the topology graph holds nodes but no edges (every pair is linked
+/// anyway; a million edges helps nobody draw anything).
+pub const GRAPH_EDGE_LIMIT: usize = 1_000;
+
 /// How one link behaves. Probabilities are per message.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LinkProfile {
@@ -156,14 +160,23 @@ impl Network {
                 zone_profile[b * zones + a] = p;
             }
         }
-        let mut graph = UnGraph::with_capacity(nodes.len(), nodes.len() * nodes.len() / 2);
+        // One edge per pair is quadratic: above GRAPH_EDGE_LIMIT nodes the graph keeps the
+        // nodes only (links are implicit: every pair is linked).
+        let edges = if nodes.len() <= GRAPH_EDGE_LIMIT {
+            nodes.len() * nodes.len() / 2
+        } else {
+            0
+        };
+        let mut graph = UnGraph::with_capacity(nodes.len(), edges);
         let idx: Vec<_> = nodes.iter().map(|n| graph.add_node(n.clone())).collect();
-        for i in 0..nodes.len() {
-            for j in i + 1..nodes.len() {
-                let profile = usize::from(
-                    zone_profile[usize::from(zone_of[i]) * zones + usize::from(zone_of[j])],
-                );
-                graph.add_edge(idx[i], idx[j], LinkInfo { profile });
+        if edges > 0 {
+            for i in 0..nodes.len() {
+                for j in i + 1..nodes.len() {
+                    let profile = usize::from(
+                        zone_profile[usize::from(zone_of[i]) * zones + usize::from(zone_of[j])],
+                    );
+                    graph.add_edge(idx[i], idx[j], LinkInfo { profile });
+                }
             }
         }
         let p = &profiles[0];
@@ -199,7 +212,8 @@ impl Network {
         }
     }
 
-    /// The topology: nodes with their cluster and zone, one edge per linked pair.
+    /// The topology: nodes with their cluster and zone, one edge per linked pair (no edges
+    /// above [`GRAPH_EDGE_LIMIT`] nodes).
     pub fn graph(&self) -> &UnGraph<NodeInfo, LinkInfo> {
         &self.graph
     }

@@ -353,6 +353,14 @@ impl<P: Protocol> SimBuilder<P> {
                 });
             }
         }
+        let nemesis_targets = self.nemesis.iter().flat_map(|n| n.targets.iter());
+        if let Some(bad) = nemesis_targets.clone().find(|n| n.index() >= count) {
+            return Err(BuildError::UnknownNode {
+                at: self.nemesis.as_ref().map_or(SimTime::ZERO, |n| n.start),
+                node: bad.0,
+                count,
+            });
+        }
         let infos: Vec<NodeInfo> = self.nodes.iter().map(|(i, _, _)| i.clone()).collect();
         let network = Network::new(
             &self.network,
@@ -1123,7 +1131,12 @@ impl<P: Protocol> Core<P> {
                 self.in_flight -= 1;
                 self.drop_message(seq, NodeId(from), node, msg.label(), DropReason::Overflow);
             }
-            Event::Timer(..) => self.timer_limit_hit = true,
+            Event::Timer(slot) => {
+                // The run stops at the timer bound; release the slot all the same.
+                self.kill_timer(slot);
+                self.free_timers.push(slot);
+                self.timer_limit_hit = true;
+            }
             _ => {}
         }
     }
