@@ -17,6 +17,14 @@
 //! has open, so the server can forget results the client no longer needs (Raft dissertation
 //! §6.3).
 //!
+//! **Holding back.** An open-loop client whose operation has just timed out holds back, as a
+//! client library's circuit breaker would: until an operation succeeds again it keeps at most
+//! one operation open (the probe) and fails new arrivals at once without sending them — `fail`
+//! is exact for those, they certainly did not happen. Without it a client cut off from the
+//! leader would leave `rate × timeout` operations of unknown outcome every second, each of
+//! which a linearizability checker must try at every later point of the history. `breaker =
+//! false` turns it off.
+//!
 //! **Outcomes.** A read is `ok` with the value it saw (none: the key is empty). A write is `ok`
 //! once applied. A compare-and-set is `ok` if it applied and `fail` if its precondition did not
 //! hold (then it definitely did not take effect). An operation with no answer within `timeout`
@@ -26,7 +34,8 @@
 //! this client saw for the key; with none seen yet, the client reads instead.
 //!
 //! Metrics: `latency` (histogram of answered operations, measured on the client's clock),
-//! counters `redirects`, `resends`, `late` (answers after the op was closed).
+//! counters `redirects`, `resends`, `late` (answers after the op was closed), `held_back`
+//! (arrivals failed at once by the breaker).
 
 use std::collections::BTreeMap;
 
@@ -213,6 +222,14 @@ pub struct KvClientConfig {
     /// Resend an unanswered request to the next server after this long (default `100ms`).
     #[serde(default = "default_retry_every")]
     pub retry_every: Duration,
+    /// Open loop: after a timeout, fail new arrivals at once until an operation succeeds,
+    /// keeping one probe open (default true). Ignored in closed loop.
+    #[serde(default = "default_breaker")]
+    pub breaker: bool,
+}
+
+fn default_breaker() -> bool {
+    true
 }
 
 /// The most operations per second an open-loop client may ask for.
@@ -322,6 +339,8 @@ pub struct KvClient {
     open: BTreeMap<u64, OpenOp>,
     /// The last value this client saw per key (for compare-and-set expectations).
     seen: BTreeMap<u64, i64>,
+    /// The breaker is open: an operation timed out and none has succeeded since.
+    holding_back: bool,
 }
 
 impl KvClient {
@@ -338,6 +357,7 @@ impl KvClient {
             seq: 0,
             open: BTreeMap::new(),
             seen: BTreeMap::new(),
+            holding_back: false,
         }
     }
 
@@ -385,6 +405,12 @@ impl KvClient {
         let seq = self.seq;
         let op = self.choose_op(ctx, seq);
         let id = ctx.invoke(op.call());
+        if self.holding_back && !self.open.is_empty() {
+            // Never sent, so it certainly did not happen.
+            ctx.count("held_back", 1);
+            ctx.complete(id, OpPhase::Fail, None);
+            return;
+        }
         let timeout = ctx.set_timer(
             self.config.timeout,
             Timer::KvClient(KvClientTimer::Timeout { seq }),
@@ -431,6 +457,11 @@ impl KvClient {
         ctx.cancel_timer(open.retry);
         ctx.cancel_timer(open.timeout);
         ctx.complete(open.id, phase, value);
+        self.holding_back = match phase {
+            OpPhase::Info => self.config.breaker && !self.closed_loop(),
+            OpPhase::Ok | OpPhase::Fail => false,
+            OpPhase::Invoke => self.holding_back,
+        };
         if phase != OpPhase::Info {
             let took = ctx.now().nanos_since(open.started);
             ctx.observe("latency", took.max(0) as u64);
@@ -513,6 +544,7 @@ impl Node<World> for KvClient {
     fn on_start(&mut self, ctx: &mut Ctx<'_, World>) {
         ctx.count("redirects", 0);
         ctx.count("resends", 0);
+        ctx.count("held_back", 0);
         self.schedule_next(ctx);
     }
 

@@ -54,7 +54,8 @@
 //! **Timeline and metrics.** Annotations `role`, `term`, `commit`, `log` (last index) and
 //! `leader` (the leader's name as this server knows it; a change is a leader change).
 //! Counters `elections` (candidacies: term bumps), `pre_votes`, `leaders_elected`,
-//! `leaderless_ms` (time this server knew no leader, on its own clock), `check_quorum_stepdowns`,
+//! `leaderless_ms` (time this server had no leader, on its own clock, counted from its last
+//! word from the old leader), `check_quorum_stepdowns`,
 //! `votes_refused_in_lease`, `truncations`, `resends_deduplicated` (a resent request answered
 //! from its session instead of applied again), `snapshots`, `snapshots_sent`,
 //! `snapshots_installed`, `commit_held_old_term`; histogram `commit_latency` (a leader's

@@ -135,6 +135,8 @@ pub struct RaftNode {
     election_timer: Option<TimerId>,
     heartbeat_timer: Option<TimerId>,
     leaderless_since: Option<LocalTime>,
+    /// When this server last heard from its leader (local clock).
+    last_contact: LocalTime,
     // Leader state.
     progress: BTreeMap<NodeId, Progress>,
     round: u64,
@@ -186,6 +188,7 @@ impl RaftNode {
             election_timer: None,
             heartbeat_timer: None,
             leaderless_since: None,
+            last_contact: LocalTime(0),
             progress: BTreeMap::new(),
             round: 0,
             noop_index: 0,
@@ -296,7 +299,7 @@ impl RaftNode {
         if self.leader == leader {
             return;
         }
-        self.leader = leader;
+        let previous = std::mem::replace(&mut self.leader, leader);
         match leader {
             Some(l) => {
                 ctx.annotate("leader", self.name_of(l));
@@ -308,7 +311,13 @@ impl RaftNode {
             None => {
                 ctx.annotate("leader", "none");
                 if self.leaderless_since.is_none() {
-                    self.leaderless_since = Some(ctx.now());
+                    // A follower has been without its leader since it last heard from it, not
+                    // just since it noticed.
+                    let since = match previous {
+                        Some(l) if l != self.me => self.last_contact,
+                        Some(_) | None => ctx.now(),
+                    };
+                    self.leaderless_since = Some(since);
                 }
             }
         }
@@ -697,6 +706,7 @@ impl RaftNode {
             self.set_role(ctx, Role::Follower);
         }
         self.set_leader(ctx, Some(from));
+        self.last_contact = ctx.now();
         self.reset_election_timer(ctx);
         true
     }

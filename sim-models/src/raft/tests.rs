@@ -590,3 +590,24 @@ fn checkquorum_unseats_a_leader_that_cannot_hear_the_majority() {
     assert!(down >= 1);
     assert!(ok > 100, "{ok}");
 }
+
+#[test]
+fn the_figure8_scenario_shows_the_bug_with_the_broken_rule() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/raft/figure8.toml");
+    let text = std::fs::read_to_string(&path).expect("figure8.toml");
+    let broken = text.replace(
+        "commit_rule = \"current-term\"",
+        "commit_rule = \"any-term\"",
+    );
+    assert_ne!(text, broken);
+    let scenario = Scenario::parse(&path, &broken).unwrap_or_else(|e| panic!("{e}"));
+    let mut s = scenario.build(&Overrides::default()).expect("builds");
+    s.run();
+    let v = s.violations();
+    assert!(
+        v.first().is_some_and(|v| v.detail.starts_with(
+            "Leader Completeness: kv5 became leader of term 11 without the entry committed at index 106"
+        )),
+        "{v:?}"
+    );
+}
