@@ -442,11 +442,11 @@ impl KvClient {
         let to = self.servers[self.guess];
         ctx.send(
             to,
-            Msg::Kv(KvMsg::Request {
+            Msg::Kv(Box::new(KvMsg::Request {
                 seq,
                 first_open,
                 op: open.op,
-            }),
+            })),
         );
     }
 
@@ -550,8 +550,11 @@ impl Node<World> for KvClient {
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, msg: Msg) {
         match msg {
-            Msg::Kv(KvMsg::Reply { seq, outcome }) => self.on_outcome(ctx, from, seq, outcome),
-            Msg::Kv(KvMsg::Request { .. }) | Msg::Ping(_) | Msg::Raft(_) => {}
+            Msg::Kv(m) => match *m {
+                KvMsg::Reply { seq, outcome } => self.on_outcome(ctx, from, seq, outcome),
+                KvMsg::Request { .. } => {}
+            },
+            Msg::Ping(_) | Msg::Raft(_) => {}
         }
     }
 

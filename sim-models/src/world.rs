@@ -28,10 +28,11 @@ impl Protocol for World {
 pub enum Msg {
     /// Ping/echo messages.
     Ping(ping::PingMsg),
-    /// Raft messages between `raft-kv` servers.
-    Raft(RaftMsg),
+    /// Raft messages between `raft-kv` servers (boxed, like `Kv`, so that every message — a
+    /// ping's too — stays small inside its delivery event).
+    Raft(Box<RaftMsg>),
     /// Key-value requests and replies between `kv-client`s and servers.
-    Kv(KvMsg),
+    Kv(Box<KvMsg>),
 }
 
 impl Labeled for Msg {
@@ -81,4 +82,20 @@ pub enum Durable {
     RaftEntry(Entry),
     /// A Raft server's latest snapshot (key `snapshot`).
     RaftSnapshot(Snapshot),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_stay_small() {
+        // A message travels inside its delivery event: a big variant would make every pending
+        // event of every model bigger. Box large payloads instead.
+        assert!(
+            std::mem::size_of::<Msg>() <= 24,
+            "{}",
+            std::mem::size_of::<Msg>()
+        );
+    }
 }

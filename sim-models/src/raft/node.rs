@@ -219,12 +219,12 @@ impl RaftNode {
     }
 
     fn send(&mut self, to: NodeId, msg: RaftMsg) {
-        self.outbox.push((to, Msg::Raft(msg)));
+        self.outbox.push((to, Msg::Raft(Box::new(msg))));
     }
 
     fn reply_client(&mut self, to: NodeId, seq: u64, outcome: KvOutcome) {
         self.outbox
-            .push((to, Msg::Kv(KvMsg::Reply { seq, outcome })));
+            .push((to, Msg::Kv(Box::new(KvMsg::Reply { seq, outcome }))));
     }
 
     /// Makes every write durable, then sends what the handler queued.
@@ -1133,13 +1133,16 @@ impl Node<World> for RaftNode {
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, msg: Msg) {
         match msg {
-            Msg::Raft(m) => self.step(ctx, from, m),
-            Msg::Kv(KvMsg::Request {
-                seq,
-                first_open,
-                op,
-            }) => self.on_client_request(ctx, from, seq, first_open, op),
-            Msg::Kv(KvMsg::Reply { .. }) | Msg::Ping(_) => {}
+            Msg::Raft(m) => self.step(ctx, from, *m),
+            Msg::Kv(m) => match *m {
+                KvMsg::Request {
+                    seq,
+                    first_open,
+                    op,
+                } => self.on_client_request(ctx, from, seq, first_open, op),
+                KvMsg::Reply { .. } => {}
+            },
+            Msg::Ping(_) => {}
         }
         self.flush(ctx);
     }
