@@ -587,3 +587,110 @@ impl Node<World> for KvClient {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::scenario::Scenario;
+
+    const BASE: &str = "name = \"t\"\ndescription = \"t\"\nduration = \"10s\"\n\
+        [[cluster]]\nname = \"kv\"\nmodel = \"raft-kv\"\nnodes = 3\nRAFT\n\
+        [[cluster]]\nname = \"c\"\nmodel = \"kv-client\"\ntarget = \"kv\"\nCLIENT\n";
+
+    /// The error (key and message) for a scenario with these extra lines, or None if valid.
+    fn error(raft: &str, client: &str) -> Option<(String, String)> {
+        let mut text = BASE.replace("RAFT", raft).replace("CLIENT", client);
+        if client.contains("target") {
+            text = text.replacen("target = \"kv\"\n", "", 1);
+        }
+        Scenario::parse(Path::new("t.toml"), &text)
+            .err()
+            .map(|e| (e.key, e.message))
+    }
+
+    #[track_caller]
+    fn fails(raft: &str, client: &str, key: &str, message: &str) {
+        let (k, m) = error(raft, client).expect("an error");
+        assert_eq!(k, key, "{m}");
+        assert!(m.contains(message), "{m:?} lacks {message:?}");
+    }
+
+    #[test]
+    fn defaults_and_both_load_schemes_are_valid() {
+        assert_eq!(error("", ""), None);
+        assert_eq!(error("", "rate = 50"), None);
+        assert_eq!(error("", "think = \"exponential(20ms)\""), None);
+        assert_eq!(
+            error(
+                "pre_vote = true\ncheck_quorum = true\nread_mode = \"log\"\nsnapshot_every = 0",
+                ""
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn client_configurations_that_make_no_sense_are_rejected() {
+        fails(
+            "",
+            "rate = 10\nthink = \"5ms\"",
+            "cluster[1].think",
+            "either rate (open loop) or think (closed loop), not both",
+        );
+        fails("", "rate = 0", "cluster[1].rate", "rate must be above 0");
+        fails(
+            "",
+            "read_fraction = 0.8\ncas_fraction = 0.3",
+            "cluster[1].cas_fraction",
+            "at most 1",
+        );
+        fails("", "keys = 0", "cluster[1].keys", "at least 1");
+        fails(
+            "",
+            "timeout = \"0s\"",
+            "cluster[1].timeout",
+            "longer than 0",
+        );
+        fails(
+            "",
+            "target = \"nope\"",
+            "cluster[1].target",
+            "unknown cluster \"nope\"",
+        );
+        fails(
+            "",
+            "retries = 3",
+            "cluster[1].retries",
+            "unknown key for model \"kv-client\"",
+        );
+    }
+
+    #[test]
+    fn raft_configurations_that_make_no_sense_are_rejected() {
+        fails(
+            "heartbeat = \"300ms\"",
+            "",
+            "cluster[0].heartbeat",
+            "shorter than the mean election timeout",
+        );
+        fails(
+            "max_entries_per_append = 0",
+            "",
+            "cluster[0].max_entries_per_append",
+            "at least 1",
+        );
+        fails(
+            "read_mode = \"lease\"",
+            "",
+            "cluster[0].read_mode",
+            "unknown variant",
+        );
+        fails(
+            "prevote = true",
+            "",
+            "cluster[0].prevote",
+            "unknown key for model \"raft-kv\"",
+        );
+    }
+}

@@ -59,7 +59,13 @@ struct Progress {
     round: u64,
     /// Whether it answered since the last CheckQuorum check.
     active: bool,
+    /// Heartbeats to wait before sending another snapshot (one is on its way).
+    snapshot_wait: u32,
 }
+
+/// Heartbeat periods a leader waits for a follower to install a snapshot before sending it
+/// again (it may have been lost).
+const SNAPSHOT_RESEND_HEARTBEATS: u32 = 4;
 
 /// A linearizable read waiting for its ReadIndex conditions.
 #[derive(Clone, Copy, Debug)]
@@ -487,6 +493,7 @@ impl RaftNode {
                         matched: 0,
                         round: 0,
                         active: false,
+                        snapshot_wait: 0,
                     },
                 )
             })
@@ -529,6 +536,9 @@ impl RaftNode {
         if self.role != Role::Leader {
             return;
         }
+        for p in self.progress.values_mut() {
+            p.snapshot_wait = p.snapshot_wait.saturating_sub(1);
+        }
         self.broadcast(ctx);
     }
 
@@ -548,6 +558,22 @@ impl RaftNode {
         let Some(p) = self.progress.get(&peer).copied() else {
             return;
         };
+        if p.next <= self.log.snapshot_index() && p.snapshot_wait > 0 {
+            // The snapshot sent earlier is on its way: only keep the follower's election timer
+            // reset (the consistency check will fail, harmlessly).
+            self.send(
+                peer,
+                RaftMsg::AppendEntries {
+                    term: self.term,
+                    prev_index: self.log.snapshot_index(),
+                    prev_term: self.log.snapshot_term(),
+                    entries: Vec::new(),
+                    commit: self.commit,
+                    round: self.round,
+                },
+            );
+            return;
+        }
         if p.next <= self.log.snapshot_index() {
             let snapshot = match ctx.storage().get(SNAPSHOT_KEY).cloned() {
                 Some(Durable::RaftSnapshot(s)) => s,
@@ -561,6 +587,9 @@ impl RaftNode {
             };
             ctx.count("snapshots_sent", 1);
             self.set_next(peer, snapshot.last_index + 1);
+            if let Some(p) = self.progress.get_mut(&peer) {
+                p.snapshot_wait = SNAPSHOT_RESEND_HEARTBEATS;
+            }
             self.send(
                 peer,
                 RaftMsg::InstallSnapshot {
@@ -866,6 +895,7 @@ impl RaftNode {
         p.round = p.round.max(round);
         let mut more = false;
         if success {
+            p.snapshot_wait = 0;
             p.matched = p.matched.max(match_index.min(last));
             p.next = p.next.max(p.matched + 1);
             more = p.next <= last;
