@@ -1,6 +1,7 @@
 //! `raft-kv`: a key-value store replicated with Raft (Ongaro and Ousterhout, "In Search of an
-//! Understandable Consensus Algorithm", 2014; section numbers below are the paper's, "§6.x"
-//! and "§9.6" are Ongaro's dissertation, 2014). Clients are [`crate::kv_client`] nodes.
+//! Understandable Consensus Algorithm", 2014; section numbers below are the paper's, except
+//! §4.2.3, §6.x and §9.6, which are Ongaro's dissertation, "Consensus: Bridging Theory and
+//! Practice", 2014). Clients are [`crate::kv_client`] nodes.
 //!
 //! **What runs.** Figure 2 of the paper, rule for rule:
 //!
@@ -17,6 +18,8 @@
 //!   it **and** `log[N].term` is its current term; older entries commit indirectly. A new
 //!   leader appends a no-op so that happens promptly. The counter `commit_held_old_term`
 //!   counts the times an old-term entry sat on a majority and was (rightly) not committed.
+//!   `commit_rule = "any-term"` drops the term condition — the bug the figure warns about —
+//!   so the invariant checker can be seen catching it (`scenarios/raft/figure8.toml`).
 //! * *Persistence*: `currentTerm` and `votedFor` (key `meta`) and each log entry
 //!   (`log/{index:020}`) are written to the node's simulated storage and synced before the
 //!   node sends anything that depends on them: every handler queues its messages and
@@ -33,12 +36,13 @@
 //! * *PreVote* (§9.6, `pre_vote`): before bumping its term, a would-be candidate asks whether
 //!   a majority would vote for it; a server that heard from a leader within an election
 //!   timeout says no. A node cut off from the leader then cannot disrupt the cluster.
-//! * *CheckQuorum* (§6.2, `check_quorum`): a leader that has not heard from a majority for an
-//!   election timeout steps down, and servers that hear from a leader ignore vote requests
-//!   for higher terms (the leader "lease" of etcd's implementation).
+//! * *CheckQuorum* (§6.2, §4.2.3, `check_quorum`): a leader that has not heard from a majority
+//!   for an election timeout steps down, and servers that hear from a leader ignore vote
+//!   requests for higher terms (the leader "lease" of etcd's implementation).
 //! * *Log compaction* (§7): every `snapshot_every` applied entries a server snapshots its
 //!   state machine (with the sessions) and drops the covered log prefix; a leader sends its
-//!   snapshot (InstallSnapshot) to a follower that needs compacted entries.
+//!   snapshot (InstallSnapshot) to a follower that needs compacted entries, and does not
+//!   resend it for a few heartbeats while it may still be on its way.
 //!
 //! **Not implemented**: cluster membership changes (§6; the configuration is fixed),
 //! leadership transfer, chunked snapshots (one message carries the whole snapshot, which is

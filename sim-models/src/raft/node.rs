@@ -1,7 +1,7 @@
 //! One Raft server: Figure 2 of the paper as a sans-IO state machine, with PreVote,
 //! CheckQuorum, ReadIndex, fast log back-off and snapshots.
 //!
-//! Every handler ends in [`RaftNode::flush`], which syncs storage if anything was written and
+//! Every handler ends in `RaftNode::flush`, which syncs storage if anything was written and
 //! only then sends the messages the handler queued: a vote, an acknowledgement or a reply
 //! never leaves before the state it depends on is durable.
 
