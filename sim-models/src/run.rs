@@ -191,13 +191,58 @@ pub fn summarize(scenario: &Scenario, sim: &Simulation<World>) -> RunSummary {
     }
 }
 
+/// Drops writes and compare-and-sets with unknown outcome whose value no operation ever saw
+/// (no read returned it, no compare-and-set expected it). Clients write unique values, so such
+/// an operation can always be placed as "never took effect": dropping it keeps the verdict and
+/// spares the search from trying every place it might have happened.
+fn prune_unobserved(mut history: lin::SimRegisterHistory) -> lin::SimRegisterHistory {
+    use lin::RegisterOp;
+    use std::collections::BTreeSet;
+    let mut seen: BTreeSet<(u64, i64)> = BTreeSet::new();
+    for op in &history.ops {
+        let (key, input) = &op.input;
+        if let (RegisterOp::Read, Some(Some(v))) = (input, op.ret.map(|_| op.output)) {
+            seen.insert((*key, v));
+        }
+        if let RegisterOp::Cas { from, .. } = input {
+            seen.insert((*key, *from));
+        }
+    }
+    let keep: Vec<bool> = history
+        .ops
+        .iter()
+        .map(|op| {
+            let (key, input) = &op.input;
+            let written = match input {
+                RegisterOp::Write(v) => Some(*v),
+                RegisterOp::Cas { to, .. } => Some(*to),
+                RegisterOp::Read => None,
+            };
+            op.ret.is_some() || written.is_none_or(|v| seen.contains(&(*key, v)))
+        })
+        .collect();
+    let mut flags = keep.iter();
+    history
+        .ops
+        .retain(|_| flags.next().copied().unwrap_or(true));
+    let mut flags = keep.iter();
+    history
+        .ids
+        .retain(|_| flags.next().copied().unwrap_or(true));
+    history
+}
+
 /// Checks the run's read / write / cas operations as per-key registers that start empty.
 fn check_linearizability(sim: &Simulation<World>) -> Option<(lin::Verdict, Linearizability)> {
-    let history = lin::from_sim_history(sim.history());
+    let history = prune_unobserved(lin::from_sim_history(sim.history()));
     if history.ops.is_empty() {
         return None;
     }
-    let result = history.check(&lin::CheckOptions::default());
+    let options = lin::CheckOptions {
+        max_steps: 1_000_000,
+        ..lin::CheckOptions::default()
+    };
+    let result = history.check(&options);
     let names = sim.node_names();
     let describe = |i: usize| {
         let Some(op) = history.ids.get(i).and_then(|id| sim.history().get(*id)) else {
@@ -433,4 +478,43 @@ pub fn metric_table(scenario: &Scenario, sim: &Simulation<World>) -> BTreeMap<St
         }
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lin::{Operation, RegisterOp};
+    use sim_core::OpId;
+
+    fn op(
+        call: u64,
+        ret: Option<u64>,
+        input: RegisterOp,
+        output: Option<i64>,
+    ) -> Operation<(u64, RegisterOp), Option<i64>> {
+        Operation {
+            client: call,
+            call,
+            ret,
+            input: (1, input),
+            output,
+        }
+    }
+
+    #[test]
+    fn unknown_writes_nobody_saw_are_pruned_and_the_rest_kept() {
+        let history = lin::SimRegisterHistory {
+            ops: vec![
+                op(0, None, RegisterOp::Write(5), None),
+                op(1, None, RegisterOp::Write(6), None),
+                op(2, Some(3), RegisterOp::Write(7), None),
+                op(4, Some(5), RegisterOp::Read, Some(6)),
+                op(6, None, RegisterOp::Cas { from: 6, to: 8 }, None),
+            ],
+            ids: (0..5).map(OpId).collect(),
+        };
+        let pruned = prune_unobserved(history);
+        assert_eq!(pruned.ids, vec![OpId(1), OpId(2), OpId(3)]);
+        assert_eq!(pruned.ops.len(), 3);
+    }
 }
