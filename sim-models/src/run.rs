@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sim_core::{
-    DropReason, MessageStats, NodeId, NodeStats, NodeStatus, Outcome, Simulation, Violation,
+    DropReason, MessageStats, NodeId, NodeStats, NodeStatus, Outcome, Percentiles, Simulation,
+    Violation,
 };
 
 use sim_core::lin;
@@ -423,32 +424,23 @@ pub fn metric_table(scenario: &Scenario, sim: &Simulation<World>) -> BTreeMap<St
     }
 
     let metrics = sim.metrics();
-    let counter_names: Vec<&'static str> = {
-        let mut v: Vec<&'static str> = metrics.counters().map(|(_, k, _)| k).collect();
-        v.sort_unstable();
-        v.dedup();
-        v
+    // The scopes a node's metric counts in: the whole run, its cluster, itself. One pass over
+    // the metrics, not one per scope.
+    let scopes_of = |node: NodeId| -> Vec<Option<String>> {
+        let mut out = vec![None];
+        if let Some(info) = sim.node_info(node) {
+            out.push(Some(info.cluster.clone()));
+            out.push(Some(info.name.clone()));
+        }
+        out
     };
-    for name in counter_names {
-        for (scope, nodes) in &scopes {
-            let sum: u64 = metrics
-                .counters()
-                .filter(|(n, k, _)| *k == name && nodes.contains(n))
-                .map(|(_, _, v)| v)
-                .sum();
-            if nodes
-                .iter()
-                .any(|n| metrics.counters().any(|(m2, k, _)| k == name && m2 == *n))
-            {
-                m.insert(scoped(name, scope), sum as f64);
-            }
+    for (node, name, v) in metrics.counters() {
+        for scope in &scopes_of(node) {
+            *m.entry(scoped(name, scope)).or_insert(0.0) += v as f64;
         }
     }
     for (node, name, g) in metrics.gauges() {
-        for (scope, nodes) in &scopes {
-            if !nodes.contains(&node) {
-                continue;
-            }
+        for scope in &scopes_of(node) {
             let min_key = scoped(&format!("{name}.min"), scope);
             let max_key = scoped(&format!("{name}.max"), scope);
             let min = m.get(&min_key).map_or(g.min, |v: &f64| v.min(g.min));
@@ -466,15 +458,26 @@ pub fn metric_table(scenario: &Scenario, sim: &Simulation<World>) -> BTreeMap<St
         v.dedup();
         v
     };
+    let record =
+        |m: &mut BTreeMap<String, f64>, name: &str, scope: &Option<String>, p: Percentiles| {
+            m.insert(scoped(&format!("{name}.count"), scope), p.count as f64);
+            m.insert(scoped(&format!("{name}.p50_ms"), scope), p.p50 as f64 / 1e6);
+            m.insert(scoped(&format!("{name}.p95_ms"), scope), p.p95 as f64 / 1e6);
+            m.insert(scoped(&format!("{name}.p99_ms"), scope), p.p99 as f64 / 1e6);
+            m.insert(scoped(&format!("{name}.max_ms"), scope), p.max as f64 / 1e6);
+        };
+    // The whole run and each cluster merge their nodes' histograms; a node's is its own.
+    let aggregate_scopes = &scopes[..1 + scenario.clusters.len()];
     for name in histogram_names {
-        for (scope, nodes) in &scopes {
+        for (scope, nodes) in aggregate_scopes {
             if let Some(p) = metrics.merged_percentiles(nodes, name) {
-                m.insert(scoped(&format!("{name}.count"), scope), p.count as f64);
-                m.insert(scoped(&format!("{name}.p50_ms"), scope), p.p50 as f64 / 1e6);
-                m.insert(scoped(&format!("{name}.p95_ms"), scope), p.p95 as f64 / 1e6);
-                m.insert(scoped(&format!("{name}.p99_ms"), scope), p.p99 as f64 / 1e6);
-                m.insert(scoped(&format!("{name}.max_ms"), scope), p.max as f64 / 1e6);
+                record(&mut m, name, scope, p);
             }
+        }
+    }
+    for (node, name, p) in metrics.histograms() {
+        if let Some(info) = sim.node_info(node) {
+            record(&mut m, name, &Some(info.name.clone()), p);
         }
     }
     m
