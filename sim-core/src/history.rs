@@ -4,6 +4,8 @@
 //! that never completes, or completes with `info`, has an unknown outcome: it may or may not
 //! have taken effect.
 
+use std::ops::Range;
+
 use serde::Serialize;
 
 use crate::node::NodeId;
@@ -162,8 +164,19 @@ impl History {
 
     /// Tallies the operations of the clients in `clients`.
     pub fn counts(&self, clients: &[NodeId]) -> OpCounts {
+        self.counts_invoked_in(clients, SimTime::ZERO..SimTime(u64::MAX))
+    }
+
+    /// Tallies the operations of the clients in `clients` invoked in `window` (true time),
+    /// each with the outcome it finally had, even if that came after the window closed: what
+    /// a client asked for during a partition, and what became of it.
+    pub fn counts_invoked_in(&self, clients: &[NodeId], window: Range<SimTime>) -> OpCounts {
         let mut c = OpCounts::default();
-        for op in self.ops.iter().filter(|o| clients.contains(&o.client)) {
+        let ops = self
+            .ops
+            .iter()
+            .filter(|o| window.contains(&o.invoked) && clients.contains(&o.client));
+        for op in ops {
             c.invoked += 1;
             match op.status {
                 OpPhase::Ok => c.ok += 1,
@@ -210,5 +223,20 @@ mod tests {
             "pending ops are left out"
         );
         assert_eq!(h.counts(&[]).availability(), 1.0);
+    }
+
+    #[test]
+    fn a_window_counts_what_was_invoked_in_it_with_its_final_outcome() {
+        let mut h = History::default();
+        let c = NodeId(0);
+        let before = h.invoke(SimTime(5), c, OpCall::Read { key: 0 });
+        let inside = h.invoke(SimTime(10), c, OpCall::Read { key: 0 });
+        let at_end = h.invoke(SimTime(20), c, OpCall::Read { key: 0 });
+        h.complete(SimTime(11), c, before, OpPhase::Ok, None);
+        h.complete(SimTime(30), c, inside, OpPhase::Info, None);
+        h.complete(SimTime(21), c, at_end, OpPhase::Ok, None);
+        let counts = h.counts_invoked_in(&[c], SimTime(10)..SimTime(20));
+        assert_eq!((counts.invoked, counts.ok, counts.unknown), (1, 0, 1));
+        assert_eq!(counts.availability(), 0.0);
     }
 }

@@ -11,6 +11,7 @@ pub mod ping;
 pub mod raft;
 pub mod run;
 pub mod scenario;
+pub mod window;
 pub mod world;
 
 pub use run::{RunSummary, run, summarize};

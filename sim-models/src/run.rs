@@ -5,14 +5,15 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use sim_core::{
-    DropReason, MessageStats, NodeId, NodeStats, NodeStatus, Outcome, Percentiles, Simulation,
-    Violation,
+    DropReason, MessageStats, NodeId, NodeStats, NodeStatus, Outcome, Percentiles, SimTime,
+    Simulation, Violation,
 };
 
 use sim_core::lin;
 
 use crate::scenario::spec::Expectation;
 use crate::scenario::{Overrides, Scenario};
+use crate::window::{self, MetricWindow};
 use crate::world::World;
 
 /// One node's line in the summary.
@@ -358,7 +359,8 @@ fn round(v: f64) -> String {
 ///   (loss, partition, node-down, sender-down, overflow);
 /// * `ops.invoked[.<scope>]`, `ops.ok…`, `ops.fail…`, `ops.unknown…` (info), `ops.pending…`
 ///   (open at the end), `availability[.<scope>]` (share of completed operations that completed
-///   ok) for clients that recorded operations;
+///   ok) for clients that recorded operations, and the same for each window an expectation
+///   names (`availability.c1@10s..30s`: operations invoked in that stretch, see [`window`]);
 /// * counters: `<name>[.<scope>]`, summed;
 /// * gauges: `<name>.min[.<scope>]`, `<name>.max…`, `<name>.last.<node>`;
 /// * `linearizable` (1 or 0) when clients recorded reads, writes or compare-and-sets
@@ -405,22 +407,40 @@ pub fn metric_table(scenario: &Scenario, sim: &Simulation<World>) -> BTreeMap<St
         c.dedup();
         c
     };
-    for (scope, nodes) in &scopes {
-        let members: Vec<NodeId> = nodes
-            .iter()
-            .copied()
-            .filter(|n| clients.contains(n))
-            .collect();
-        if members.is_empty() {
-            continue;
+    // The whole run, then every window an expectation asks about.
+    let mut windows: Vec<Option<MetricWindow>> = vec![None];
+    for name in scenario.spec.expect.keys() {
+        if let Ok(Some((_, w))) = window::split(name.get_ref())
+            && !windows.contains(&Some(w.clone()))
+        {
+            windows.push(Some(w));
         }
-        let counts = history.counts(&members);
-        m.insert(scoped("ops.invoked", scope), counts.invoked as f64);
-        m.insert(scoped("ops.ok", scope), counts.ok as f64);
-        m.insert(scoped("ops.fail", scope), counts.fail as f64);
-        m.insert(scoped("ops.unknown", scope), counts.unknown as f64);
-        m.insert(scoped("ops.pending", scope), counts.pending as f64);
-        m.insert(scoped("availability", scope), counts.availability());
+    }
+    for window in &windows {
+        let (range, suffix) = match window {
+            Some(w) => (w.range(), format!("@{}", w.text)),
+            None => (SimTime::ZERO..SimTime(u64::MAX), String::new()),
+        };
+        for (scope, nodes) in &scopes {
+            let members: Vec<NodeId> = nodes
+                .iter()
+                .copied()
+                .filter(|n| clients.contains(n))
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            let counts = history.counts_invoked_in(&members, range.clone());
+            let mut put = |base: &str, v: f64| {
+                m.insert(format!("{}{suffix}", scoped(base, scope)), v);
+            };
+            put("ops.invoked", counts.invoked as f64);
+            put("ops.ok", counts.ok as f64);
+            put("ops.fail", counts.fail as f64);
+            put("ops.unknown", counts.unknown as f64);
+            put("ops.pending", counts.pending as f64);
+            put("availability", counts.availability());
+        }
     }
 
     let metrics = sim.metrics();

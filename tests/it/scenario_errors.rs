@@ -344,6 +344,18 @@ fn expectation_with_unknown_bound() {
 }
 
 #[test]
+fn expectation_with_a_backwards_window() {
+    let text = format!("{GOOD}\n[expect]\n\"availability.c1@30s..10s\" = {{ max = 0.1 }}\n");
+    fails(&text, 30, "expect.availability.c1@30s..10s", "is empty");
+}
+
+#[test]
+fn window_on_a_metric_that_has_none() {
+    let text = format!("{GOOD}\n[expect]\n\"pongs@0s..10s\" = {{ min = 1 }}\n");
+    fails(&text, 30, "expect.pongs@0s..10s", "only operation metrics");
+}
+
+#[test]
 fn invalid_cluster_name() {
     fails(
         &good_with("name = \"srv\"", "name = \"1srv\""),

@@ -536,6 +536,9 @@ impl Scenario {
             if name.get_ref().trim().is_empty() {
                 return Err(loc.at(name.span(), None, "an expectation needs a metric name"));
             }
+            if let Err(why) = crate::window::split(name.get_ref()) {
+                return Err(loc.at(name.span(), None, why));
+            }
         }
         Ok(())
     }
