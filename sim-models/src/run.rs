@@ -118,9 +118,13 @@ impl RunSummary {
             );
         }
         for v in &self.violations {
+            let node = self
+                .nodes
+                .get(v.node.index())
+                .map_or_else(|| format!("#{}", v.node.0), |n| n.name.clone());
             out.push(format!(
-                "invariant violated at {} on node #{}: {}",
-                v.time, v.node.0, v.detail
+                "invariant violated at {} on {node}: {}",
+                v.time, v.detail
             ));
         }
         for e in self.expectations.iter().filter(|e| !e.passed) {
