@@ -19,6 +19,14 @@ impl LocalTime {
     pub fn nanos_since(self, earlier: LocalTime) -> i64 {
         self.0.saturating_sub(earlier.0)
     }
+
+    /// The reading `d` after this one (saturating), e.g. a deadline on the local clock.
+    pub fn after(self, d: Duration) -> LocalTime {
+        LocalTime(
+            self.0
+                .saturating_add(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
+        )
+    }
 }
 
 /// The largest drift a clock may have, in parts per million (50% fast or slow).
