@@ -554,14 +554,14 @@ impl Node<World> for KvClient {
                 KvMsg::Reply { seq, outcome } => self.on_outcome(ctx, from, seq, outcome),
                 KvMsg::Request { .. } => {}
             },
-            Msg::Ping(_) | Msg::Raft(_) => {}
+            Msg::Ping(_) | Msg::Raft(_) | Msg::Lock(_) => {}
         }
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, World>, timer: Timer) {
         let timer = match timer {
             Timer::KvClient(t) => t,
-            Timer::Ping(_) | Timer::Raft(_) => return,
+            Timer::Ping(_) | Timer::Raft(_) | Timer::LockClient(_) => return,
         };
         match timer {
             KvClientTimer::Next => {

@@ -6,6 +6,7 @@
 
 pub mod bench;
 pub mod kv_client;
+pub mod lock;
 pub mod model;
 pub mod ping;
 pub mod raft;

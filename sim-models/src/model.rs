@@ -1,18 +1,22 @@
 //! The model registry: every model a scenario can name with `model = "…"`.
 //!
 //! A model has a typed configuration (serde, unknown keys rejected) parsed from the rest of its
-//! `[[cluster]]` table, a cross-check against the other clusters, and a factory per node.
+//! `[[cluster]]` table, a cross-check against the other clusters, a factory per node, and
+//! optionally verdicts of its own checkers on a finished run.
 
+use std::any::Any;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
+use std::rc::Rc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sim_core::{NodeFactory, NodeId};
+use sim_core::{NodeFactory, NodeId, Simulation};
 
 use crate::ping;
 use crate::world::World;
-use crate::{kv_client, raft};
+use crate::{kv_client, lock, raft};
 
 /// Where a node sits, handed to its model's factory.
 #[derive(Clone, Debug)]
@@ -25,6 +29,63 @@ pub struct NodeEnv<'a> {
     pub cluster: &'a str,
     /// Every cluster's nodes, by cluster name.
     pub clusters: &'a BTreeMap<String, Vec<NodeId>>,
+    /// Ghost state shared by the checkers of this build.
+    pub ghosts: &'a Ghosts,
+}
+
+/// Ghost state shared by the models of one build of a scenario: checkers' bookkeeping that
+/// nodes report facts to (as Raft servers report to their cluster's observer) and that may
+/// span clusters (a lock service and the stores it protects). Factories capture the handles,
+/// so the state outlives crashes; nodes never read it to decide anything. Each build gets a
+/// fresh set, so a scenario built twice never mixes two runs.
+#[derive(Default)]
+pub struct Ghosts {
+    slots: RefCell<BTreeMap<String, Rc<dyn Any>>>,
+}
+
+impl Debug for Ghosts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ghosts")
+            .field("slots", &self.slots.borrow().keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Ghosts {
+    /// The ghost state named `key`, made by `make` the first time it is asked for. A key is
+    /// meant for one type; asking for it with another replaces it rather than panicking.
+    pub fn get_or_insert_with<T: 'static>(
+        &self,
+        key: &str,
+        make: impl FnOnce() -> T,
+    ) -> Rc<RefCell<T>> {
+        let mut slots = self.slots.borrow_mut();
+        if let Some(found) = slots
+            .get(key)
+            .and_then(|slot| Rc::clone(slot).downcast::<RefCell<T>>().ok())
+        {
+            return found;
+        }
+        let fresh = Rc::new(RefCell::new(make()));
+        slots.insert(key.to_owned(), Rc::clone(&fresh) as Rc<dyn Any>);
+        fresh
+    }
+}
+
+/// A model's checker's verdict on a finished run, reported next to the linearizability check:
+/// named metrics for the metric table (`[expect]` can pin them) and a human-readable account.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    /// What was checked (`mutual exclusion on plain`).
+    pub check: String,
+    /// Whether the property held.
+    pub holds: bool,
+    /// One line on what was checked and found.
+    pub summary: String,
+    /// Metrics to merge into the run's table, by full name (`mutual_exclusion.plain`).
+    pub metrics: BTreeMap<String, f64>,
+    /// The account: when the property fails, the events that prove it.
+    pub report: String,
 }
 
 /// A problem a model finds with its configuration in context, tied to one of its keys.
@@ -48,6 +109,12 @@ pub trait Model: Debug {
     }
     /// The factory that builds (and rebuilds, after a crash) the node at `env`.
     fn factory(&self, env: &NodeEnv<'_>) -> NodeFactory<World>;
+    /// The verdicts of this model's checkers on `sim`, a finished run of the last build (none
+    /// by default).
+    fn verdicts(&self, sim: &Simulation<World>) -> Vec<Verdict> {
+        let _ = sim;
+        Vec::new()
+    }
 }
 
 /// Parses a model's configuration from the keys of its cluster table.
@@ -100,6 +167,16 @@ pub fn registry() -> &'static [ModelSpec] {
             name: "kv-client",
             description: "a client issuing reads, writes and compare-and-sets to a key-value cluster, following leader redirects",
             parse: parse_with::<kv_client::KvClientConfig>,
+        },
+        ModelSpec {
+            name: "lock-client",
+            description: "a client of the lock service on raft-kv: a session with a lease, acquire, writes to protected stores, release",
+            parse: parse_with::<lock::client::LockClientConfig>,
+        },
+        ModelSpec {
+            name: "fenced-store",
+            description: "a store protected by a lock; with fencing it rejects writes with a token below the highest it has seen",
+            parse: lock::store::parse,
         },
     ]
 }

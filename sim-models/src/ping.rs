@@ -318,7 +318,7 @@ impl Node<World> for Pinger {
                     ctx.complete(p.op, OpPhase::Info, None);
                 }
             }
-            Timer::Raft(_) | Timer::KvClient(_) => {}
+            Timer::Raft(_) | Timer::KvClient(_) | Timer::LockClient(_) => {}
         }
     }
 }

@@ -11,6 +11,7 @@ use sim_core::{
 
 use sim_core::lin;
 
+use crate::model::Verdict;
 use crate::scenario::spec::Expectation;
 use crate::scenario::{Overrides, Scenario};
 use crate::window::{self, MetricWindow};
@@ -81,6 +82,8 @@ pub struct RunSummary {
     pub expectations: Vec<ExpectResult>,
     /// The linearizability check of the clients' register operations, if there were any.
     pub linearizability: Option<Linearizability>,
+    /// The verdicts of the models' own checkers (mutual exclusion on a protected store, …).
+    pub verdicts: Vec<Verdict>,
 }
 
 /// The verdict of the linearizability checker on a run's read / write / cas history.
@@ -137,6 +140,14 @@ impl RunSummary {
                 reason.push_str(":\n");
                 reason.push_str(l.report.trim_end());
             }
+            for v in self
+                .verdicts
+                .iter()
+                .filter(|v| v.metrics.contains_key(&e.metric) && !v.report.is_empty())
+            {
+                reason.push_str(&format!(":\n{}: {}\n", v.check, v.summary));
+                reason.push_str(v.report.trim_end());
+            }
             out.push(reason);
         }
         out
@@ -166,6 +177,14 @@ pub fn summarize(scenario: &Scenario, sim: &Simulation<World>) -> RunSummary {
         None => None,
     };
     let linearizability = checked.map(|(_, l)| l);
+    let verdicts: Vec<Verdict> = scenario
+        .clusters
+        .iter()
+        .flat_map(|c| c.config.verdicts(sim))
+        .collect();
+    for v in &verdicts {
+        metrics.extend(v.metrics.iter().map(|(k, x)| (k.clone(), *x)));
+    }
     let expectations = scenario
         .spec
         .expect
@@ -194,6 +213,7 @@ pub fn summarize(scenario: &Scenario, sim: &Simulation<World>) -> RunSummary {
         metrics,
         expectations,
         linearizability,
+        verdicts,
     }
 }
 
@@ -368,7 +388,8 @@ fn round(v: f64) -> String {
 /// * counters: `<name>[.<scope>]`, summed;
 /// * gauges: `<name>.min[.<scope>]`, `<name>.max…`, `<name>.last.<node>`;
 /// * `linearizable` (1 or 0) when clients recorded reads, writes or compare-and-sets
-///   (`linearizable.unknown` if the checker ran out of budget);
+///   (`linearizable.unknown` if the checker ran out of budget) and the models' verdicts
+///   (`mutual_exclusion.<store>`, `stale_writes.<store>`) are added by [`summarize`];
 /// * histograms (durations): `<name>.count…`, `<name>.p50_ms…`, `.p95_ms`, `.p99_ms`, `.max_ms`.
 pub fn metric_table(scenario: &Scenario, sim: &Simulation<World>) -> BTreeMap<String, f64> {
     let mut m = BTreeMap::new();

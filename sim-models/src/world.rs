@@ -8,6 +8,8 @@ use sim_core::{Labeled, Protocol};
 use sim_core::NodeId;
 
 use crate::kv_client::{KvClientTimer, KvMsg};
+use crate::lock::LockMsg;
+use crate::lock::client::LockClientTimer;
 use crate::ping;
 use crate::raft::log::Entry;
 use crate::raft::state_machine::Snapshot;
@@ -33,6 +35,8 @@ pub enum Msg {
     Raft(Box<RaftMsg>),
     /// Key-value requests and replies between `kv-client`s and servers.
     Kv(Box<KvMsg>),
+    /// Lock-service requests and replies, and writes to protected stores.
+    Lock(Box<LockMsg>),
 }
 
 impl Labeled for Msg {
@@ -41,6 +45,7 @@ impl Labeled for Msg {
             Msg::Ping(m) => m.label(),
             Msg::Raft(m) => m.label(),
             Msg::Kv(m) => m.label(),
+            Msg::Lock(m) => m.label(),
         }
     }
 }
@@ -54,6 +59,8 @@ pub enum Timer {
     Raft(RaftTimer),
     /// `kv-client` timers.
     KvClient(KvClientTimer),
+    /// `lock-client` timers.
+    LockClient(LockClientTimer),
 }
 
 impl Labeled for Timer {
@@ -62,6 +69,7 @@ impl Labeled for Timer {
             Timer::Ping(t) => t.label(),
             Timer::Raft(t) => t.label(),
             Timer::KvClient(t) => t.label(),
+            Timer::LockClient(t) => t.label(),
         }
     }
 }
@@ -69,7 +77,7 @@ impl Labeled for Timer {
 /// Every value any model keeps in durable storage.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Durable {
-    /// A counter.
+    /// A counter (a ping count; a fenced store's highest accepted token).
     Count(u64),
     /// A Raft server's `currentTerm` and `votedFor` (key `meta`).
     RaftMeta {

@@ -235,6 +235,13 @@ fn print_summary(
         }
         outln!();
     }
+    for v in &s.verdicts {
+        outln!("{}: {}", v.check, v.summary);
+        for line in v.report.lines() {
+            outln!("  {line}");
+        }
+        outln!();
+    }
     if !s.expectations.is_empty() {
         let mut e = render::table(&["expect", "wanted", "got", "verdict"]);
         for x in &s.expectations {

@@ -9,10 +9,20 @@
 use sim_core::{NodeId, Storage};
 
 use crate::kv_client::KvOp;
+use crate::lock::LockOp;
 use crate::world::Durable;
 
+/// What a client asks the state machine to do: a key-value or a lock-service operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClientOp {
+    /// A register operation (from a `kv-client`).
+    Kv(KvOp),
+    /// A lease or lock operation (from a `lock-client`).
+    Lock(LockOp),
+}
+
 /// A client operation as it travels through the log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientCommand {
     /// The client that asked.
     pub client: NodeId,
@@ -21,17 +31,36 @@ pub struct ClientCommand {
     /// The lowest sequence number the client still had open when it sent this.
     pub first_open: u64,
     /// The operation.
-    pub op: KvOp,
+    pub op: ClientOp,
 }
 
 /// What an entry asks the state machine to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     /// Nothing: a new leader's first entry, which lets it commit the entries of earlier terms
     /// (they commit only through an entry of the leader's own term; §5.4.2).
     Noop,
     /// A client's operation.
     Client(ClientCommand),
+    /// The leader found `lease` past its deadline: revoke it (and release its locks) unless it
+    /// was renewed after index `renewed_at`.
+    LeaseExpire {
+        /// The lease.
+        lease: u64,
+        /// The index of the lease's last grant or keep-alive the leader knew of.
+        renewed_at: u64,
+    },
+}
+
+impl Command {
+    /// Whether the command concerns the lock service (leases and locks).
+    pub fn is_lock(&self) -> bool {
+        match self {
+            Command::Client(c) => matches!(c.op, ClientOp::Lock(_)),
+            Command::LeaseExpire { .. } => true,
+            Command::Noop => false,
+        }
+    }
 }
 
 /// One log entry.
@@ -52,30 +81,53 @@ impl Entry {
         let mut h = Fnv::new();
         h.u64(self.term);
         h.u64(self.index);
-        match self.command {
+        match &self.command {
             Command::Noop => h.u64(0),
             Command::Client(c) => {
                 h.u64(1);
                 h.u64(u64::from(c.client.0));
                 h.u64(c.seq);
                 h.u64(c.first_open);
-                match c.op {
-                    KvOp::Read { key } => {
+                match &c.op {
+                    ClientOp::Kv(KvOp::Read { key }) => {
                         h.u64(10);
-                        h.u64(key);
+                        h.u64(*key);
                     }
-                    KvOp::Write { key, value } => {
+                    ClientOp::Kv(KvOp::Write { key, value }) => {
                         h.u64(11);
-                        h.u64(key);
-                        h.u64(value as u64);
+                        h.u64(*key);
+                        h.u64(*value as u64);
                     }
-                    KvOp::Cas { key, expected, new } => {
+                    ClientOp::Kv(KvOp::Cas { key, expected, new }) => {
                         h.u64(12);
-                        h.u64(key);
-                        h.u64(expected as u64);
-                        h.u64(new as u64);
+                        h.u64(*key);
+                        h.u64(*expected as u64);
+                        h.u64(*new as u64);
+                    }
+                    ClientOp::Lock(LockOp::LeaseGrant { ttl }) => {
+                        h.u64(20);
+                        h.u64(ttl.as_nanos());
+                    }
+                    ClientOp::Lock(LockOp::LeaseKeepAlive { lease }) => {
+                        h.u64(21);
+                        h.u64(*lease);
+                    }
+                    ClientOp::Lock(LockOp::Acquire { lock, lease }) => {
+                        h.u64(22);
+                        h.str(lock);
+                        h.u64(*lease);
+                    }
+                    ClientOp::Lock(LockOp::Release { lock, lease }) => {
+                        h.u64(23);
+                        h.str(lock);
+                        h.u64(*lease);
                     }
                 }
+            }
+            Command::LeaseExpire { lease, renewed_at } => {
+                h.u64(2);
+                h.u64(*lease);
+                h.u64(*renewed_at);
             }
         }
         h.0
@@ -89,7 +141,14 @@ impl Fnv {
         Fnv(0xcbf2_9ce4_8422_2325)
     }
     fn u64(&mut self, v: u64) {
-        for b in v.to_le_bytes() {
+        self.bytes(&v.to_le_bytes());
+    }
+    fn str(&mut self, s: &str) {
+        self.u64(s.len() as u64);
+        self.bytes(s.as_bytes());
+    }
+    fn bytes(&mut self, bytes: &[u8]) {
+        for &b in bytes {
             self.0 ^= u64::from(b);
             self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
         }

@@ -1,7 +1,8 @@
 //! `raft-kv`: a key-value store replicated with Raft (Ongaro and Ousterhout, "In Search of an
 //! Understandable Consensus Algorithm", 2014; section numbers below are the paper's, except
 //! §4.2.3, §6.x and §9.6, which are Ongaro's dissertation, "Consensus: Bridging Theory and
-//! Practice", 2014). Clients are [`crate::kv_client`] nodes.
+//! Practice", 2014). Clients are [`crate::kv_client`] nodes, and [`crate::lock::client`] nodes
+//! for the lock service the same state machine runs.
 //!
 //! **What runs.** Figure 2 of the paper, rule for rule:
 //!
@@ -26,7 +27,12 @@
 //!   [`node::RaftNode`] syncs, then sends. A restarted node recovers from storage alone; its
 //!   commit index and state machine are rebuilt from the snapshot and re-learnt.
 //! * *The state machine* ([`state_machine`]): registers with read, write and compare-and-set,
-//!   and client sessions that make resends idempotent (§6.3).
+//!   the lock service's leases and locks ([`locks`], see [`crate::lock`]), and client sessions
+//!   that make resends idempotent (§6.3).
+//! * *Lease expiry* (etcd's lessor, not in the paper): the leader keeps a deadline per lease
+//!   on its own clock — `now + ttl` when a grant or keep-alive applies on it, and for every
+//!   lease when it takes office — and at each heartbeat proposes `LeaseExpire` for leases past
+//!   it. The entry names the lease's last renewal, so a keep-alive committed first wins.
 //! * *Clients* (§6.2): a server that does not lead answers `NotLeader` with the leader it
 //!   knows; the leader answers once the operation is applied.
 //! * *Linearizable reads* (§6.4): `read_mode = "log"` sends reads through the log like writes;
@@ -53,7 +59,9 @@
 //! **Invariants.** An [`observer::RaftObserver`] per cluster checks Election Safety, Leader
 //! Append-Only, Log Matching, Leader Completeness and State Machine Safety as the run goes,
 //! from facts the servers report; a breach becomes a `violation` event naming the nodes,
-//! terms and indexes, and fails the run. See that module for what it keeps.
+//! terms and indexes, and fails the run. See that module for what it keeps. It also follows
+//! the committed state machine and reports lock commands to the run's lock witness, for the
+//! protected stores' mutual-exclusion check.
 //!
 //! **Timeline and metrics.** Annotations `role`, `term`, `commit`, `log` (last index) and
 //! `leader` (the leader's name as this server knows it; a change is a leader change).
@@ -62,9 +70,10 @@
 //! word from the old leader), `check_quorum_stepdowns`,
 //! `votes_refused_in_lease`, `truncations`, `resends_deduplicated` (a resent request answered
 //! from its session instead of applied again), `snapshots`, `snapshots_sent`,
-//! `snapshots_installed`, `commit_held_old_term`; histogram `commit_latency` (a leader's
-//! append to commit).
+//! `snapshots_installed`, `commit_held_old_term`, `lease_expiries` (expiries proposed);
+//! histogram `commit_latency` (a leader's append to commit).
 
+pub mod locks;
 pub mod log;
 pub mod msg;
 pub mod node;
@@ -81,6 +90,7 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 use sim_core::{Duration, DurationDist, NodeFactory, NodeId};
 
+use crate::lock::witness::{self, LockWitness};
 use crate::model::{ConfigProblem, Model, NodeEnv, table_of};
 use crate::world::World;
 
@@ -217,23 +227,23 @@ impl RaftKv {
         self.observer.borrow().clone()
     }
 
-    /// The observer for the node at `env`: the current one, unless this node already has one
-    /// (then the scenario is being built again, and the run gets a fresh observer).
+    /// The observer of the cluster at `env` for this build (one per cluster and build, shared
+    /// by its nodes' factories), remembered for [`RaftKv::observer`].
     fn observer_for(
         &self,
         env: &NodeEnv<'_>,
         names: &BTreeMap<NodeId, String>,
     ) -> Rc<RefCell<RaftObserver>> {
-        let mut slot = self.observer.borrow_mut();
-        if let Some(o) = slot.as_ref()
-            && o.borrow_mut().register(env.id)
-        {
-            return Rc::clone(o);
-        }
-        let fresh = Rc::new(RefCell::new(RaftObserver::new(names.clone())));
-        fresh.borrow_mut().register(env.id);
-        *slot = Some(Rc::clone(&fresh));
-        fresh
+        let locks = env
+            .ghosts
+            .get_or_insert_with(witness::KEY, LockWitness::default);
+        let observer = env
+            .ghosts
+            .get_or_insert_with(&format!("raft-observer/{}", env.cluster), || {
+                RaftObserver::new(names.clone(), env.cluster, locks)
+            });
+        *self.observer.borrow_mut() = Some(Rc::clone(&observer));
+        observer
     }
 }
 

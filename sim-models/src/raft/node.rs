@@ -12,10 +12,11 @@ use std::rc::Rc;
 use sim_core::{Ctx, LocalTime, Node, NodeId, TimerId};
 
 use crate::kv_client::{KvMsg, KvOp, KvOutcome, KvResult};
-use crate::raft::log::{ClientCommand, Command, Entry, RaftLog};
+use crate::lock::{LockMsg, LockOp, LockOutcome, LockResult};
+use crate::raft::log::{ClientCommand, ClientOp, Command, Entry, RaftLog};
 use crate::raft::msg::{RaftMsg, RaftTimer};
 use crate::raft::observer::{Check, RaftObserver};
-use crate::raft::state_machine::{Applied, KvState, Snapshot};
+use crate::raft::state_machine::{Applied, KvState, OpResult, Snapshot};
 use crate::raft::{CommitRule, RaftConfig, ReadMode};
 use crate::world::{Durable, Msg, Timer, World};
 
@@ -77,6 +78,16 @@ struct PendingRead {
     read_index: u64,
     /// ...and a majority answered a heartbeat round at least this recent.
     round: u64,
+}
+
+/// A leader's clock for one lease (the lessor of etcd): leaders only.
+#[derive(Clone, Copy, Debug)]
+struct LeaseClock {
+    /// When the lease expires on the leader's local clock.
+    deadline: LocalTime,
+    /// The `renewed_at` of the `LeaseExpire` this leader proposed for it, if any (so it is
+    /// proposed once per renewal, not on every heartbeat).
+    proposed: Option<u64>,
 }
 
 /// What the commit rule concludes from the followers' match indexes.
@@ -151,6 +162,8 @@ pub struct RaftNode {
     proposed_at: BTreeMap<u64, LocalTime>,
     reads: Vec<PendingRead>,
     held_reported: u64,
+    /// Lease deadlines on this leader's clock.
+    lease_clocks: BTreeMap<u64, LeaseClock>,
     outbox: Vec<(NodeId, Msg)>,
 }
 
@@ -202,6 +215,7 @@ impl RaftNode {
             proposed_at: BTreeMap::new(),
             reads: Vec::new(),
             held_reported: 0,
+            lease_clocks: BTreeMap::new(),
             outbox: Vec::new(),
         }
     }
@@ -228,9 +242,35 @@ impl RaftNode {
         self.outbox.push((to, Msg::Raft(Box::new(msg))));
     }
 
-    fn reply_client(&mut self, to: NodeId, seq: u64, outcome: KvOutcome) {
-        self.outbox
-            .push((to, Msg::Kv(Box::new(KvMsg::Reply { seq, outcome }))));
+    /// Answers request `seq` of client `to` with its result.
+    fn reply_done(&mut self, to: NodeId, seq: u64, result: OpResult) {
+        let msg = match result {
+            OpResult::Kv(r) => Msg::Kv(Box::new(KvMsg::Reply {
+                seq,
+                outcome: KvOutcome::Done(r),
+            })),
+            OpResult::Lock(r) => Msg::Lock(Box::new(LockMsg::Reply {
+                seq,
+                outcome: LockOutcome::Done(r),
+            })),
+        };
+        self.outbox.push((to, msg));
+    }
+
+    /// Tells client `to` that this server does not lead, in the protocol it asked in.
+    fn reply_not_leader(&mut self, to: NodeId, seq: u64, op: &ClientOp) {
+        let leader = self.leader;
+        let msg = match op {
+            ClientOp::Kv(_) => Msg::Kv(Box::new(KvMsg::Reply {
+                seq,
+                outcome: KvOutcome::NotLeader { leader },
+            })),
+            ClientOp::Lock(_) => Msg::Lock(Box::new(LockMsg::Reply {
+                seq,
+                outcome: LockOutcome::NotLeader { leader },
+            })),
+        };
+        self.outbox.push((to, msg));
     }
 
     /// Makes every write durable, then sends what the handler queued.
@@ -382,6 +422,8 @@ impl RaftNode {
             self.progress.clear();
             self.proposed.clear();
             self.proposed_at.clear();
+            // Followers keep no lease deadlines; the next leader starts them afresh.
+            self.lease_clocks.clear();
             // Clients retry pending reads elsewhere; serving them now could be stale.
             self.reads.clear();
         }
@@ -498,6 +540,24 @@ impl RaftNode {
                 )
             })
             .collect();
+        // Every lease it knows of gets a full TTL on this leader's clock (etcd's lessor
+        // "promote"): it cannot know how long the old leader had left, so it errs on the side
+        // of the holder.
+        let now = ctx.now();
+        self.lease_clocks = self
+            .kv
+            .locks()
+            .leases()
+            .map(|(id, l)| {
+                (
+                    id,
+                    LeaseClock {
+                        deadline: now.after(l.ttl),
+                        proposed: None,
+                    },
+                )
+            })
+            .collect();
         // A no-op of the new term: entries of earlier terms commit once it does (§5.4.2), and
         // ReadIndex needs it committed before serving reads (§6.4).
         self.noop_index = self.propose(ctx, Command::Noop);
@@ -539,7 +599,52 @@ impl RaftNode {
         for p in self.progress.values_mut() {
             p.snapshot_wait = p.snapshot_wait.saturating_sub(1);
         }
+        let expiring = self.propose_expiries(ctx);
         self.broadcast(ctx);
+        if expiring {
+            self.maybe_commit(ctx);
+        }
+    }
+
+    /// Proposes `LeaseExpire` for every lease past its deadline on this leader's clock, once
+    /// per renewal. The entry carries the lease's `renewed_at` as this leader has applied it:
+    /// if a keep-alive is already in the log, it applies first and the expiry does nothing.
+    /// Returns whether it proposed any.
+    fn propose_expiries(&mut self, ctx: &mut Ctx<'_, World>) -> bool {
+        let now = ctx.now();
+        let due: Vec<(u64, u64)> = self
+            .lease_clocks
+            .iter()
+            .filter(|(_, c)| c.deadline <= now)
+            .filter_map(|(&id, c)| {
+                let renewed_at = self.kv.locks().lease(id)?.renewed_at;
+                (c.proposed != Some(renewed_at)).then_some((id, renewed_at))
+            })
+            .collect();
+        for &(lease, renewed_at) in &due {
+            if let Some(c) = self.lease_clocks.get_mut(&lease) {
+                c.proposed = Some(renewed_at);
+            }
+            ctx.count("lease_expiries", 1);
+            self.propose(ctx, Command::LeaseExpire { lease, renewed_at });
+        }
+        !due.is_empty()
+    }
+
+    /// On the leader, after a grant or keep-alive of `lease` applied: its deadline is now +
+    /// `ttl` on this leader's clock.
+    fn renew_lease(&mut self, ctx: &mut Ctx<'_, World>, lease: u64, ttl: sim_core::Duration) {
+        if self.role != Role::Leader {
+            return;
+        }
+        let deadline = ctx.now().after(ttl);
+        self.lease_clocks.insert(
+            lease,
+            LeaseClock {
+                deadline,
+                proposed: None,
+            },
+        );
     }
 
     /// Sends every follower what it lacks (or a heartbeat), and re-arms the heartbeat.
@@ -993,15 +1098,29 @@ impl RaftNode {
             match entry.command {
                 Command::Noop => {}
                 Command::Client(c) => {
-                    let applied = self.kv.apply(&c);
-                    if let Applied::Duplicate(_) = applied {
-                        ctx.count("resends_deduplicated", 1);
+                    let applied = self.kv.apply(&c, i);
+                    match (applied, &c.op) {
+                        (Applied::Duplicate(_), _) => ctx.count("resends_deduplicated", 1),
+                        (
+                            Applied::Fresh(OpResult::Lock(LockResult::LeaseGranted { lease, ttl })),
+                            _,
+                        ) => self.renew_lease(ctx, lease, ttl),
+                        (
+                            Applied::Fresh(OpResult::Lock(LockResult::KeptAlive { ttl })),
+                            ClientOp::Lock(LockOp::LeaseKeepAlive { lease }),
+                        ) => self.renew_lease(ctx, *lease, ttl),
+                        _ => {}
                     }
                     if self.role == Role::Leader {
                         self.proposed.remove(&(c.client, c.seq));
                         if let Some(result) = applied.result() {
-                            self.reply_client(c.client, c.seq, KvOutcome::Done(result));
+                            self.reply_done(c.client, c.seq, result);
                         }
+                    }
+                }
+                Command::LeaseExpire { lease, renewed_at } => {
+                    if self.kv.expire(lease, renewed_at) {
+                        self.lease_clocks.remove(&lease);
                     }
                 }
             }
@@ -1037,15 +1156,14 @@ impl RaftNode {
         from: NodeId,
         seq: u64,
         first_open: u64,
-        op: KvOp,
+        op: ClientOp,
     ) {
         if self.role != Role::Leader {
-            let leader = self.leader;
-            self.reply_client(from, seq, KvOutcome::NotLeader { leader });
+            self.reply_not_leader(from, seq, &op);
             return;
         }
         match (op, self.config.read_mode) {
-            (KvOp::Read { key }, ReadMode::ReadIndex) => {
+            (ClientOp::Kv(KvOp::Read { key }), ReadMode::ReadIndex) => {
                 // ReadIndex (§6.4): note the commit index (at least this term's no-op, which
                 // covers everything committed before the term), confirm leadership with a
                 // fresh heartbeat round, and serve once applied that far.
@@ -1060,10 +1178,10 @@ impl RaftNode {
                 self.broadcast(ctx);
                 self.serve_reads(ctx);
             }
-            (KvOp::Read { .. } | KvOp::Write { .. } | KvOp::Cas { .. }, _) => {
+            (op @ (ClientOp::Kv(_) | ClientOp::Lock(_)), _) => {
                 if let Some(result) = self.kv.remembered(from, seq) {
                     ctx.count("resends_deduplicated", 1);
-                    self.reply_client(from, seq, KvOutcome::Done(result));
+                    self.reply_done(from, seq, result);
                     return;
                 }
                 if self.proposed.contains_key(&(from, seq)) {
@@ -1102,7 +1220,7 @@ impl RaftNode {
         self.reads = waiting;
         for r in ready {
             let value = self.kv.get(r.key);
-            self.reply_client(r.client, r.seq, KvOutcome::Done(KvResult::Value(value)));
+            self.reply_done(r.client, r.seq, OpResult::Kv(KvResult::Value(value)));
         }
     }
 
@@ -1169,8 +1287,16 @@ impl Node<World> for RaftNode {
                     seq,
                     first_open,
                     op,
-                } => self.on_client_request(ctx, from, seq, first_open, op),
+                } => self.on_client_request(ctx, from, seq, first_open, ClientOp::Kv(op)),
                 KvMsg::Reply { .. } => {}
+            },
+            Msg::Lock(m) => match *m {
+                LockMsg::Request {
+                    seq,
+                    first_open,
+                    op,
+                } => self.on_client_request(ctx, from, seq, first_open, ClientOp::Lock(op)),
+                LockMsg::Reply { .. } | LockMsg::Write { .. } | LockMsg::WriteReply { .. } => {}
             },
             Msg::Ping(_) => {}
         }
@@ -1181,7 +1307,7 @@ impl Node<World> for RaftNode {
         match timer {
             Timer::Raft(RaftTimer::Election) => self.on_election_timer(ctx),
             Timer::Raft(RaftTimer::Heartbeat) => self.on_heartbeat_timer(ctx),
-            Timer::Ping(_) | Timer::KvClient(_) => {}
+            Timer::Ping(_) | Timer::KvClient(_) | Timer::LockClient(_) => {}
         }
         self.flush(ctx);
     }

@@ -29,12 +29,21 @@
 //!
 //! Memory is one small record per log index (plus one per term); nothing is per message. After
 //! [`MAX_REPORTED`] breaches it stops reporting (one bug tends to cascade), counting the rest.
+//!
+//! **The committed state.** The observer also applies each entry, the moment it is first known
+//! committed, to a ghost copy of the state machine: the state every replica will reach. Lock
+//! commands are then reported, with the lock table they leave, to the run's
+//! [`LockWitness`], which the protected stores' mutual-exclusion check consults.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use sim_core::NodeId;
 
-use crate::raft::log::{Entry, RaftLog};
+use crate::lock::witness::LockWitness;
+use crate::raft::log::{Command, Entry, RaftLog};
+use crate::raft::state_machine::KvState;
 
 /// Breaches reported before the observer falls silent.
 pub const MAX_REPORTED: usize = 20;
@@ -57,8 +66,12 @@ struct Committed {
 #[derive(Debug, Default)]
 pub struct RaftObserver {
     names: BTreeMap<NodeId, String>,
-    /// Nodes whose factory was built against this observer (a second build starts afresh).
-    registered: BTreeSet<NodeId>,
+    /// The cluster's name (the lock service's name in the lock witness).
+    cluster: String,
+    /// The state machine as of the committed prefix.
+    state: KvState,
+    /// Where committed lock commands are reported.
+    locks: Rc<RefCell<LockWitness>>,
     leaders: BTreeMap<u64, NodeId>,
     appended: BTreeMap<(u64, u64), Appended>,
     /// `committed[i - 1]` is the entry committed at index `i`.
@@ -71,18 +84,19 @@ pub struct RaftObserver {
 pub type Check = Result<(), String>;
 
 impl RaftObserver {
-    /// An observer for a cluster whose nodes are named by `names`.
-    pub fn new(names: BTreeMap<NodeId, String>) -> Self {
+    /// An observer for `cluster`, whose nodes are named by `names`, reporting committed lock
+    /// commands to `locks`.
+    pub fn new(
+        names: BTreeMap<NodeId, String>,
+        cluster: &str,
+        locks: Rc<RefCell<LockWitness>>,
+    ) -> Self {
         RaftObserver {
             names,
+            cluster: cluster.to_owned(),
+            locks,
             ..RaftObserver::default()
         }
-    }
-
-    /// Records that a node's factory uses this observer; false if it already did (the
-    /// scenario is being built again, so the caller should start a fresh observer).
-    pub fn register(&mut self, node: NodeId) -> bool {
-        self.registered.insert(node)
     }
 
     /// Breaches not reported because [`MAX_REPORTED`] were already.
@@ -231,12 +245,41 @@ impl RaftObserver {
 
     /// `node` committed `entry` (reported in index order).
     pub fn committed(&mut self, node: NodeId, entry: &Entry) -> Check {
-        self.agree(node, entry.index, entry.term, entry.digest(), "committed")
+        self.agree_and_follow(node, entry, "committed")
     }
 
     /// `node` applied `entry` to its state machine.
     pub fn applied(&mut self, node: NodeId, entry: &Entry) -> Check {
-        self.agree(node, entry.index, entry.term, entry.digest(), "applied")
+        self.agree_and_follow(node, entry, "applied")
+    }
+
+    /// Checks `entry` against the committed prefix; if it extends the prefix, applies it to the
+    /// committed state.
+    fn agree_and_follow(&mut self, node: NodeId, entry: &Entry, verb: &str) -> Check {
+        let before = self.committed.len();
+        self.agree(node, entry.index, entry.term, entry.digest(), verb)?;
+        if self.committed.len() > before {
+            self.follow(entry);
+        }
+        Ok(())
+    }
+
+    /// Applies a newly committed entry to the committed state.
+    fn follow(&mut self, entry: &Entry) {
+        match &entry.command {
+            Command::Noop => return,
+            Command::Client(c) => {
+                self.state.apply(c, entry.index);
+            }
+            Command::LeaseExpire { lease, renewed_at } => {
+                self.state.expire(*lease, *renewed_at);
+            }
+        }
+        if entry.command.is_lock() {
+            self.locks
+                .borrow_mut()
+                .committed(&self.cluster, entry, self.state.locks());
+        }
     }
 
     /// `node` installed a snapshot ending at (`index`, `term`).
@@ -319,6 +362,8 @@ mod tests {
             (0..3)
                 .map(|i| (NodeId(i), format!("kv{}", i + 1)))
                 .collect(),
+            "kv",
+            Rc::default(),
         )
     }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use sim_core::{FaultAction, NodeId, NodeStatus, OpCall, OpPhase, SimTime, Simulation};
 
 use super::CommitRule;
-use super::log::{Command, Entry, RaftLog};
+use super::log::{ClientOp, Command, Entry, RaftLog};
 use super::node::{CommitDecision, commit_decision};
 use crate::kv_client::KvOp;
 use crate::scenario::{Overrides, Scenario};
@@ -92,8 +92,10 @@ fn logged_writes(sim: &Simulation<World>, n: NodeId) -> Vec<i64> {
                         command: Command::Client(c),
                         ..
                     }) => match c.op {
-                        KvOp::Write { value, .. } => Some(value),
-                        KvOp::Read { .. } | KvOp::Cas { .. } => None,
+                        ClientOp::Kv(KvOp::Write { value, .. }) => Some(value),
+                        ClientOp::Kv(KvOp::Read { .. } | KvOp::Cas { .. }) | ClientOp::Lock(_) => {
+                            None
+                        }
                     },
                     _ => None,
                 })

@@ -22,7 +22,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 pub use error::{Locator, ScenarioError, line_column};
 use spec::{FAULT_ACTIONS, FaultSpec, FileSpec};
 
-use crate::model::{self, Model, NodeEnv};
+use crate::model::{self, Ghosts, Model, NodeEnv};
 use crate::world::World;
 
 /// The most nodes one scenario may have (the partition table is quadratic in nodes).
@@ -569,6 +569,7 @@ impl Scenario {
                 max_held: usize::try_from(limits.max_held).unwrap_or(usize::MAX),
             });
         let map = self.cluster_map();
+        let ghosts = Ghosts::default();
         let mut clock_rng = SimRng::new(seed, Stream::Clocks);
         for (id, plan) in self.nodes.iter().enumerate() {
             let cluster = &self.clusters[plan.cluster];
@@ -583,6 +584,7 @@ impl Scenario {
                 index: plan.index,
                 cluster: &cluster.name,
                 clusters: &map,
+                ghosts: &ghosts,
             };
             b = b.node(
                 plan.name.clone(),

@@ -1,0 +1,789 @@
+//! `lock-client`: a client of the lock service that uses the lock to protect writes to stores.
+//!
+//! **The loop.** After `stagger` × its index in the cluster, open a session (`LeaseGrant { ttl }`) and keep it alive every
+//! `keepalive_every`; try `Acquire` until granted (a busy lock is tried again every
+//! `retry_every`); then, in the critical section, repeatedly: check that the lease is still
+//! valid *on the client's own clock*, wait `work`, and write `Write { token, value }` to every
+//! node of every store in `stores`; once they have answered, check again. The check is a
+//! careful one: the lease must still be valid at the end of the `work` gap, not just now. After `hold` it
+//! releases the lock and, `idle` later, tries to take it again with the same session.
+//!
+//! **What the client believes.** The lease is valid until the local time at which the client
+//! first sent its last successful grant or keep-alive, plus `ttl`: the leader started its own
+//! deadline no earlier, so on a correct clock the client gives up first. A keep-alive answered
+//! `LeaseNotFound` (the leader expired it) or a lease past that local deadline means the lock is
+//! lost: the client stops writing and opens a new session. A write a store rejects as stale
+//! means the same (someone with a newer token wrote there).
+//!
+//! **Where it goes wrong.** Between the check and the write lies `work`: a process paused there
+//! (`pause` fault) for longer than the rest of its lease wakes up and writes with the token of
+//! a lock that has since passed to another client; a clock that runs slow stretches the local
+//! deadline past the leader's. Only a fencing store stops those writes.
+//!
+//! **Requests** to the lock service go to the leader as key-value requests do (redirects on
+//! `NotLeader`, resend to the next server every `retry_every` with the same (client, seq), so
+//! the state machine applies each once). A request not answered within `timeout` is recorded
+//! `info`; a grant, acquire or release that timed out is sent again as a new request (acquire
+//! and release are idempotent for a session; a grant that did apply leaves a lease that
+//! expires). Writes to stores are not resent.
+//!
+//! **Restarts.** A crashed client comes back with a new session. Its sequence numbers go on
+//! from its incarnation (counted in its storage) × 2³², so no request of the new incarnation
+//! is mistaken for one of the old in the service's session table. Written values are the
+//! write's sequence number: unique per client, across restarts too.
+//!
+//! **History.** Every request and every write is an operation (`OpCall::Other` named
+//! `lease-grant`, `keepalive` and `acquire`/`release` with the lease as key, `write` with the
+//! value as key): `ok` when granted, renewed, released or accepted; `fail` when busy, not
+//! found, not held or rejected; `info` on timeout. Annotations `holding`, `token`, `lease`;
+//! counters `acquired`, `lost_lease`, `writes`, `writes.rejected`.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sim_core::{
+    Ctx, Duration, Labeled, LocalTime, Node, NodeFactory, NodeId, OpCall, OpId, OpPhase, TimerId,
+};
+
+use crate::lock::{LockMsg, LockOp, LockOutcome, LockResult, WriteOutcome};
+use crate::model::{ConfigProblem, Model, NodeEnv, table_of};
+use crate::world::{Durable, Msg, Timer, World};
+
+/// Storage key of the number of times the client has started.
+pub const INCARNATION_KEY: &str = "incarnation";
+
+fn default_lock() -> String {
+    "lock".to_owned()
+}
+fn default_ttl() -> Duration {
+    Duration::from_secs(2)
+}
+fn default_hold() -> Duration {
+    Duration::from_secs(5)
+}
+fn default_work() -> Duration {
+    Duration::from_millis(100)
+}
+fn default_idle() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_retry_every() -> Duration {
+    Duration::from_millis(100)
+}
+fn default_timeout() -> Duration {
+    Duration::from_secs(1)
+}
+
+/// Configuration of a `lock-client` cluster.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockClientConfig {
+    /// The lock service: a `raft-kv` cluster (required).
+    pub target: String,
+    /// The `fenced-store` clusters written in the critical section (required, at least one).
+    pub stores: Vec<String>,
+    /// The lock's name (default `"lock"`).
+    #[serde(default = "default_lock")]
+    pub lock: String,
+    /// The lease's time to live (default `2s`).
+    #[serde(default = "default_ttl")]
+    pub ttl: Duration,
+    /// How often to renew the lease (default a third of `ttl`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepalive_every: Option<Duration>,
+    /// How long to keep the lock once granted (default `5s`).
+    #[serde(default = "default_hold")]
+    pub hold: Duration,
+    /// The gap between checking the lease and writing (default `100ms`).
+    #[serde(default = "default_work")]
+    pub work: Duration,
+    /// The rest between releasing the lock and trying again (default `1s`).
+    #[serde(default = "default_idle")]
+    pub idle: Duration,
+    /// Resend an unanswered request to the next server, and try a busy lock again, after this
+    /// long (default `100ms`).
+    #[serde(default = "default_retry_every")]
+    pub retry_every: Duration,
+    /// Give up on a request or write after this long and record it as `info` (default `1s`).
+    #[serde(default = "default_timeout")]
+    pub timeout: Duration,
+    /// The clients of the cluster start one after another: the n-th (from 0) opens its
+    /// session n × `stagger` into the run (default `0s`: all at once).
+    #[serde(default)]
+    pub stagger: Duration,
+}
+
+impl LockClientConfig {
+    /// The keep-alive period in effect.
+    pub fn keepalive(&self) -> Duration {
+        self.keepalive_every
+            .unwrap_or(Duration::from_nanos(self.ttl.as_nanos() / 3))
+    }
+}
+
+impl Model for LockClientConfig {
+    fn to_table(&self) -> toml::Table {
+        table_of(self)
+    }
+
+    fn check(&self, clusters: &BTreeMap<String, Vec<NodeId>>) -> Result<(), ConfigProblem> {
+        let problem = |key: &'static str, message: String| Err(ConfigProblem { key, message });
+        let known = || {
+            clusters
+                .keys()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !clusters.contains_key(&self.target) {
+            return problem(
+                "target",
+                format!(
+                    "unknown cluster \"{}\": expected one of {}",
+                    self.target,
+                    known()
+                ),
+            );
+        }
+        if self.stores.is_empty() {
+            return problem(
+                "stores",
+                "stores must name at least one fenced-store cluster".into(),
+            );
+        }
+        for s in &self.stores {
+            if !clusters.contains_key(s) {
+                return problem(
+                    "stores",
+                    format!("unknown store cluster \"{s}\": expected one of {}", known()),
+                );
+            }
+            if *s == self.target {
+                return problem(
+                    "stores",
+                    format!("\"{s}\" is the lock service (target), not a store"),
+                );
+            }
+        }
+        if self.lock.is_empty() {
+            return problem("lock", "lock must be a non-empty name".into());
+        }
+        if self.ttl == Duration::ZERO {
+            return problem("ttl", "ttl must be longer than 0".into());
+        }
+        let keepalive = self.keepalive();
+        if keepalive == Duration::ZERO || keepalive >= self.ttl {
+            return problem(
+                "keepalive_every",
+                format!(
+                    "keepalive_every {keepalive} must be above 0 and shorter than ttl ({}), or the lease lapses between renewals",
+                    self.ttl
+                ),
+            );
+        }
+        for (key, d) in [
+            ("hold", self.hold),
+            ("retry_every", self.retry_every),
+            ("timeout", self.timeout),
+        ] {
+            if d == Duration::ZERO {
+                return problem(key, format!("{key} must be longer than 0"));
+            }
+        }
+        Ok(())
+    }
+
+    fn is_client(&self) -> bool {
+        true
+    }
+
+    fn factory(&self, env: &NodeEnv<'_>) -> NodeFactory<World> {
+        let config = self.clone();
+        let servers = env.clusters.get(&self.target).cloned().unwrap_or_default();
+        let stores: Vec<NodeId> = self
+            .stores
+            .iter()
+            .flat_map(|s| env.clusters.get(s).cloned().unwrap_or_default())
+            .collect();
+        let first = env.index;
+        Box::new(move || {
+            Box::new(LockClient::new(
+                config.clone(),
+                servers.clone(),
+                stores.clone(),
+                first,
+            ))
+        })
+    }
+}
+
+/// Timers of a lock client.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LockClientTimer {
+    /// Time to renew the lease.
+    KeepAlive,
+    /// Time to try the lock again (after a busy answer, or after resting).
+    Acquire,
+    /// The `work` gap after the lease check has passed: write now.
+    Write,
+    /// Resend the open request `seq`.
+    Retry {
+        /// Its sequence number.
+        seq: u64,
+    },
+    /// Give up on the open request `seq`.
+    Timeout {
+        /// Its sequence number.
+        seq: u64,
+    },
+    /// Give up on the open write `seq`.
+    WriteTimeout {
+        /// Its sequence number.
+        seq: u64,
+    },
+}
+
+impl Labeled for LockClientTimer {
+    fn label(&self) -> &'static str {
+        match self {
+            LockClientTimer::KeepAlive => "keepalive",
+            LockClientTimer::Acquire => "try-lock",
+            LockClientTimer::Write => "write",
+            LockClientTimer::Retry { .. } => "op-retry",
+            LockClientTimer::Timeout { .. } => "op-timeout",
+            LockClientTimer::WriteTimeout { .. } => "write-timeout",
+        }
+    }
+}
+
+/// The most times one request follows a `NotLeader` hint at once before waiting for its
+/// retry timer.
+const MAX_REDIRECTS_PER_RETRY: u32 = 3;
+
+/// A request to the lock service awaiting its answer.
+#[derive(Debug)]
+struct OpenRequest {
+    id: OpId,
+    op: LockOp,
+    /// Local time of the first send (a lease is valid for `ttl` from there, at most).
+    sent: LocalTime,
+    retry: TimerId,
+    timeout: TimerId,
+    redirects: u32,
+}
+
+/// A write to a store awaiting its answer.
+#[derive(Debug)]
+struct OpenWrite {
+    id: OpId,
+    timeout: TimerId,
+}
+
+/// The client's session: its lease and how long it believes the lease lives.
+#[derive(Clone, Copy, Debug)]
+struct Session {
+    lease: u64,
+    valid_until: LocalTime,
+}
+
+/// Where the client is in its loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Opening a session.
+    Opening,
+    /// Trying to take the lock.
+    Acquiring,
+    /// Holding the lock with `token` until `until` (local time).
+    Holding { token: u64, until: LocalTime },
+    /// Giving the lock back.
+    Releasing,
+    /// Resting between rounds.
+    Idle,
+}
+
+/// A lock client node.
+#[derive(Debug)]
+pub struct LockClient {
+    config: LockClientConfig,
+    servers: Vec<NodeId>,
+    stores: Vec<NodeId>,
+    /// Index into `servers` of the server to ask next.
+    guess: usize,
+    /// The last sequence number used (requests and writes share the sequence).
+    seq: u64,
+    open: BTreeMap<u64, OpenRequest>,
+    writes_open: BTreeMap<u64, OpenWrite>,
+    session: Option<Session>,
+    phase: Phase,
+    keepalive_timer: Option<TimerId>,
+    /// The pending end of a `work` gap.
+    write_timer: Option<TimerId>,
+    /// When to open the first session.
+    start: Duration,
+}
+
+impl LockClient {
+    fn new(
+        config: LockClientConfig,
+        servers: Vec<NodeId>,
+        stores: Vec<NodeId>,
+        index: usize,
+    ) -> Self {
+        let guess = if servers.is_empty() {
+            0
+        } else {
+            index % servers.len()
+        };
+        let start = Duration::from_nanos(
+            config
+                .stagger
+                .as_nanos()
+                .saturating_mul(u64::try_from(index).unwrap_or(u64::MAX)),
+        );
+        LockClient {
+            config,
+            servers,
+            stores,
+            guess,
+            seq: 0,
+            open: BTreeMap::new(),
+            writes_open: BTreeMap::new(),
+            session: None,
+            phase: Phase::Opening,
+            keepalive_timer: None,
+            write_timer: None,
+            start,
+        }
+    }
+
+    // ----- requests to the lock service ---------------------------------------------------
+
+    fn request(&mut self, ctx: &mut Ctx<'_, World>, op: LockOp) {
+        if self.servers.is_empty() {
+            return;
+        }
+        self.seq += 1;
+        let seq = self.seq;
+        let key = match &op {
+            LockOp::LeaseGrant { .. } => 0,
+            LockOp::LeaseKeepAlive { lease }
+            | LockOp::Acquire { lease, .. }
+            | LockOp::Release { lease, .. } => *lease,
+        };
+        let id = ctx.invoke(OpCall::Other {
+            name: op.name(),
+            key,
+        });
+        let timeout = ctx.set_timer(
+            self.config.timeout,
+            Timer::LockClient(LockClientTimer::Timeout { seq }),
+        );
+        let retry = ctx.set_timer(
+            self.config.retry_every,
+            Timer::LockClient(LockClientTimer::Retry { seq }),
+        );
+        let sent = ctx.now();
+        self.open.insert(
+            seq,
+            OpenRequest {
+                id,
+                op,
+                sent,
+                retry,
+                timeout,
+                redirects: 0,
+            },
+        );
+        self.send(ctx, seq);
+    }
+
+    fn send(&self, ctx: &mut Ctx<'_, World>, seq: u64) {
+        let Some(open) = self.open.get(&seq) else {
+            return;
+        };
+        let first_open = self.open.keys().next().copied().unwrap_or(seq);
+        ctx.send(
+            self.servers[self.guess],
+            Msg::Lock(Box::new(LockMsg::Request {
+                seq,
+                first_open,
+                op: open.op.clone(),
+            })),
+        );
+    }
+
+    /// Closes request `seq` in the history; returns it.
+    fn close(&mut self, ctx: &mut Ctx<'_, World>, seq: u64, phase: OpPhase) -> Option<OpenRequest> {
+        let open = self.open.remove(&seq)?;
+        ctx.cancel_timer(open.retry);
+        ctx.cancel_timer(open.timeout);
+        ctx.complete(open.id, phase, None);
+        Some(open)
+    }
+
+    fn on_reply(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, seq: u64, outcome: LockOutcome) {
+        let Some(open) = self.open.get_mut(&seq) else {
+            return;
+        };
+        match outcome {
+            LockOutcome::NotLeader { leader } => {
+                let hinted = leader
+                    .filter(|&l| l != from)
+                    .and_then(|l| self.servers.iter().position(|&s| s == l));
+                match hinted {
+                    Some(i) => {
+                        self.guess = i;
+                        if open.redirects < MAX_REDIRECTS_PER_RETRY {
+                            open.redirects += 1;
+                            self.send(ctx, seq);
+                        }
+                    }
+                    None => {
+                        if self.servers[self.guess] == from {
+                            self.guess = (self.guess + 1) % self.servers.len();
+                        }
+                    }
+                }
+            }
+            LockOutcome::Done(result) => {
+                if let Some(i) = self.servers.iter().position(|&s| s == from) {
+                    self.guess = i;
+                }
+                let ok = matches!(
+                    result,
+                    LockResult::LeaseGranted { .. }
+                        | LockResult::KeptAlive { .. }
+                        | LockResult::Granted { .. }
+                        | LockResult::Released
+                );
+                let phase = if ok { OpPhase::Ok } else { OpPhase::Fail };
+                if let Some(open) = self.close(ctx, seq, phase) {
+                    self.on_result(ctx, &open, result);
+                }
+            }
+        }
+    }
+
+    fn on_result(&mut self, ctx: &mut Ctx<'_, World>, open: &OpenRequest, result: LockResult) {
+        let current = self.session.map(|s| s.lease);
+        match (&open.op, result) {
+            (LockOp::LeaseGrant { .. }, LockResult::LeaseGranted { lease, ttl }) => {
+                if self.phase != Phase::Opening {
+                    return;
+                }
+                self.session = Some(Session {
+                    lease,
+                    valid_until: open.sent.after(ttl),
+                });
+                ctx.annotate("lease", lease);
+                self.arm_keepalive(ctx);
+                self.phase = Phase::Acquiring;
+                self.acquire(ctx);
+            }
+            (LockOp::LeaseKeepAlive { lease }, LockResult::KeptAlive { ttl }) => {
+                if let Some(s) = self.session.as_mut().filter(|s| s.lease == *lease) {
+                    s.valid_until = s.valid_until.max(open.sent.after(ttl));
+                }
+            }
+            (
+                LockOp::LeaseKeepAlive { lease } | LockOp::Acquire { lease, .. },
+                LockResult::LeaseNotFound,
+            ) => {
+                if current == Some(*lease) {
+                    self.lose(ctx);
+                }
+            }
+            (LockOp::Acquire { lease, .. }, LockResult::Granted { token }) => {
+                if self.phase != Phase::Acquiring || current != Some(*lease) {
+                    return;
+                }
+                ctx.count("acquired", 1);
+                ctx.annotate("holding", true);
+                ctx.annotate("token", token);
+                let until = ctx.now().after(self.config.hold);
+                self.phase = Phase::Holding { token, until };
+                // Writes of an earlier hold still out: the cycle goes on when they are answered.
+                if self.writes_open.is_empty() {
+                    self.check_then_work(ctx);
+                }
+            }
+            (LockOp::Acquire { lease, .. }, LockResult::Busy { .. }) => {
+                if self.phase == Phase::Acquiring && current == Some(*lease) {
+                    ctx.set_timer(
+                        self.config.retry_every,
+                        Timer::LockClient(LockClientTimer::Acquire),
+                    );
+                }
+            }
+            (LockOp::Release { .. }, LockResult::Released | LockResult::NotHeld) => {
+                if self.phase == Phase::Releasing {
+                    self.rest(ctx);
+                }
+            }
+            (op, result) => {
+                ctx.violation(format!(
+                    "lock-client: the lock service answered {op:?} with {result:?}"
+                ));
+            }
+        }
+    }
+
+    fn on_timeout(&mut self, ctx: &mut Ctx<'_, World>, seq: u64) {
+        let Some(open) = self.close(ctx, seq, OpPhase::Info) else {
+            return;
+        };
+        // A keep-alive is simply tried again at the next period; the others are asked again.
+        match open.op {
+            LockOp::LeaseGrant { .. } if self.phase == Phase::Opening => self.open_session(ctx),
+            LockOp::Acquire { .. } if self.phase == Phase::Acquiring => self.acquire(ctx),
+            LockOp::Release { .. } if self.phase == Phase::Releasing => self.release(ctx),
+            LockOp::LeaseGrant { .. }
+            | LockOp::Acquire { .. }
+            | LockOp::Release { .. }
+            | LockOp::LeaseKeepAlive { .. } => {}
+        }
+    }
+
+    // ----- the loop -----------------------------------------------------------------------
+
+    fn open_session(&mut self, ctx: &mut Ctx<'_, World>) {
+        self.phase = Phase::Opening;
+        self.request(
+            ctx,
+            LockOp::LeaseGrant {
+                ttl: self.config.ttl,
+            },
+        );
+    }
+
+    fn acquire(&mut self, ctx: &mut Ctx<'_, World>) {
+        let Some(s) = self.session else {
+            self.open_session(ctx);
+            return;
+        };
+        self.request(
+            ctx,
+            LockOp::Acquire {
+                lock: self.config.lock.clone(),
+                lease: s.lease,
+            },
+        );
+    }
+
+    fn release(&mut self, ctx: &mut Ctx<'_, World>) {
+        let Some(s) = self.session else {
+            self.rest(ctx);
+            return;
+        };
+        self.phase = Phase::Releasing;
+        self.request(
+            ctx,
+            LockOp::Release {
+                lock: self.config.lock.clone(),
+                lease: s.lease,
+            },
+        );
+    }
+
+    fn stop_holding(&mut self, ctx: &mut Ctx<'_, World>) {
+        ctx.annotate("holding", false);
+        ctx.annotate("token", "none");
+    }
+
+    fn rest(&mut self, ctx: &mut Ctx<'_, World>) {
+        self.stop_holding(ctx);
+        self.phase = Phase::Idle;
+        ctx.set_timer(
+            self.config.idle,
+            Timer::LockClient(LockClientTimer::Acquire),
+        );
+    }
+
+    /// The session is gone (the service said so, or the lease ran out on the local clock):
+    /// any lock it held is lost. Open a new one.
+    fn lose(&mut self, ctx: &mut Ctx<'_, World>) {
+        if let Phase::Holding { .. } = self.phase {
+            ctx.count("lost_lease", 1);
+        }
+        self.stop_holding(ctx);
+        self.session = None;
+        ctx.annotate("lease", "none");
+        if let Some(t) = self.keepalive_timer.take() {
+            ctx.cancel_timer(t);
+        }
+        if let Some(t) = self.write_timer.take() {
+            ctx.cancel_timer(t);
+        }
+        self.open_session(ctx);
+    }
+
+    fn arm_keepalive(&mut self, ctx: &mut Ctx<'_, World>) {
+        if let Some(t) = self.keepalive_timer.take() {
+            ctx.cancel_timer(t);
+        }
+        self.keepalive_timer = Some(ctx.set_timer(
+            self.config.keepalive(),
+            Timer::LockClient(LockClientTimer::KeepAlive),
+        ));
+    }
+
+    fn on_keepalive_timer(&mut self, ctx: &mut Ctx<'_, World>) {
+        self.keepalive_timer = None;
+        let Some(s) = self.session else {
+            return;
+        };
+        let pending = self
+            .open
+            .values()
+            .any(|o| o.op == LockOp::LeaseKeepAlive { lease: s.lease });
+        if !pending {
+            self.request(ctx, LockOp::LeaseKeepAlive { lease: s.lease });
+        }
+        self.arm_keepalive(ctx);
+    }
+
+    /// In the critical section: release once `hold` is over; otherwise check the lease on the
+    /// local clock and, if it is still valid, write after `work`.
+    fn check_then_work(&mut self, ctx: &mut Ctx<'_, World>) {
+        let Phase::Holding { until, .. } = self.phase else {
+            return;
+        };
+        let now = ctx.now();
+        if now >= until {
+            self.release(ctx);
+            return;
+        }
+        // The lease must outlive the gap before the write, on the local clock.
+        if self
+            .session
+            .is_none_or(|s| now.after(self.config.work) >= s.valid_until)
+        {
+            self.lose(ctx);
+            return;
+        }
+        // The check passed. Whatever happens during `work` — a pause, a slow clock — the
+        // write below goes out without looking again.
+        self.write_timer =
+            Some(ctx.set_timer(self.config.work, Timer::LockClient(LockClientTimer::Write)));
+    }
+
+    fn on_write_timer(&mut self, ctx: &mut Ctx<'_, World>) {
+        self.write_timer = None;
+        let Phase::Holding { token, .. } = self.phase else {
+            return;
+        };
+        for store in self.stores.clone() {
+            self.seq += 1;
+            let seq = self.seq;
+            let value = seq;
+            let id = ctx.invoke(OpCall::Other {
+                name: "write",
+                key: value,
+            });
+            let timeout = ctx.set_timer(
+                self.config.timeout,
+                Timer::LockClient(LockClientTimer::WriteTimeout { seq }),
+            );
+            self.writes_open.insert(seq, OpenWrite { id, timeout });
+            ctx.count("writes", 1);
+            ctx.send(
+                store,
+                Msg::Lock(Box::new(LockMsg::Write { seq, token, value })),
+            );
+        }
+    }
+
+    fn on_write_done(&mut self, ctx: &mut Ctx<'_, World>, seq: u64, phase: OpPhase) {
+        let Some(w) = self.writes_open.remove(&seq) else {
+            return;
+        };
+        ctx.cancel_timer(w.timeout);
+        ctx.complete(w.id, phase, None);
+        if phase == OpPhase::Fail {
+            ctx.count("writes.rejected", 1);
+            // Someone with a newer token has written there: the lock has passed on.
+            if let Phase::Holding { .. } = self.phase {
+                self.lose(ctx);
+            }
+            return;
+        }
+        if self.writes_open.is_empty() {
+            self.check_then_work(ctx);
+        }
+    }
+}
+
+impl Node<World> for LockClient {
+    fn on_start(&mut self, ctx: &mut Ctx<'_, World>) {
+        // A restarted client must not reuse a sequence number: the service would answer it
+        // from the session of the previous incarnation.
+        let incarnation = match ctx.storage().get(INCARNATION_KEY) {
+            Some(Durable::Count(n)) => *n,
+            Some(Durable::RaftMeta { .. } | Durable::RaftEntry(_) | Durable::RaftSnapshot(_))
+            | None => 0,
+        };
+        ctx.storage()
+            .put(INCARNATION_KEY, Durable::Count(incarnation + 1));
+        ctx.storage().sync();
+        self.seq = incarnation << 32;
+        for counter in ["acquired", "lost_lease", "writes", "writes.rejected"] {
+            ctx.count(counter, 0);
+        }
+        ctx.annotate("holding", false);
+        ctx.annotate("token", "none");
+        ctx.annotate("lease", "none");
+        if self.start == Duration::ZERO {
+            self.open_session(ctx);
+        } else {
+            self.phase = Phase::Idle;
+            ctx.set_timer(self.start, Timer::LockClient(LockClientTimer::Acquire));
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, msg: Msg) {
+        let Msg::Lock(m) = msg else {
+            return;
+        };
+        match *m {
+            LockMsg::Reply { seq, outcome } => self.on_reply(ctx, from, seq, outcome),
+            LockMsg::WriteReply { seq, outcome } => {
+                let phase = match outcome {
+                    WriteOutcome::Accepted => OpPhase::Ok,
+                    WriteOutcome::RejectedStale { .. } => OpPhase::Fail,
+                };
+                self.on_write_done(ctx, seq, phase);
+            }
+            LockMsg::Request { .. } | LockMsg::Write { .. } => {}
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, World>, timer: Timer) {
+        let Timer::LockClient(timer) = timer else {
+            return;
+        };
+        match timer {
+            LockClientTimer::KeepAlive => self.on_keepalive_timer(ctx),
+            LockClientTimer::Acquire => {
+                if matches!(self.phase, Phase::Acquiring | Phase::Idle) {
+                    self.phase = Phase::Acquiring;
+                    self.acquire(ctx);
+                }
+            }
+            LockClientTimer::Write => self.on_write_timer(ctx),
+            LockClientTimer::Retry { seq } => {
+                let Some(open) = self.open.get_mut(&seq) else {
+                    return;
+                };
+                open.redirects = 0;
+                open.retry = ctx.set_timer(
+                    self.config.retry_every,
+                    Timer::LockClient(LockClientTimer::Retry { seq }),
+                );
+                self.guess = (self.guess + 1) % self.servers.len();
+                self.send(ctx, seq);
+            }
+            LockClientTimer::Timeout { seq } => self.on_timeout(ctx, seq),
+            LockClientTimer::WriteTimeout { seq } => self.on_write_done(ctx, seq, OpPhase::Info),
+        }
+    }
+}
