@@ -290,3 +290,47 @@ fn check_judges_external_histories_and_explains_violations() {
     assert_eq!(wrong.status.code(), Some(2));
     assert!(text(&wrong.stderr).contains("does not fit this history"));
 }
+
+#[test]
+fn run_shows_the_mutual_exclusion_verdicts_and_a_failed_one_explains_itself() {
+    let out = dsim(&["run", "scenarios/lock/lease-pause.toml"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    for needle in [
+        "mutual exclusion on plain: VIOLATED: two clients wrote under the lock",
+        "two writers: a write with token 3 was accepted after one with token 51",
+        "mutual exclusion on fenced: holds: tokens never went back",
+        "mutual_exclusion.plain",
+        "store.rejected_stale.fenced",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle:?} in\n{stdout}");
+    }
+    // Expecting the plain store to keep mutual exclusion fails, with the two writers named.
+    let path = std::env::temp_dir().join(format!("dsim-lock-{}.toml", std::process::id()));
+    let scenario = std::fs::read_to_string("scenarios/lock/lease-pause.toml")
+        .expect("readable")
+        .replace(
+            "\"mutual_exclusion.plain\" = false",
+            "\"mutual_exclusion.plain\" = true",
+        );
+    std::fs::write(&path, scenario).expect("write");
+    let out = dsim(&["run", path.to_str().expect("utf8")]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    let failures = stdout
+        .split("FAILED  lock/lease-pause")
+        .nth(1)
+        .unwrap_or("");
+    for needle in [
+        "expected mutual_exclusion.plain = 1, got 0:",
+        "earlier: c2 wrote",
+        "later:   c1 wrote",
+    ] {
+        assert!(failures.contains(needle), "missing {needle:?} in\n{stdout}");
+    }
+    let json = dsim(&["run", "scenarios/lock/lease-pause.toml", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(v["verdicts"][0]["check"], "mutual exclusion on plain");
+    assert_eq!(v["verdicts"][0]["holds"], false);
+    let _ = std::fs::remove_file(path);
+}

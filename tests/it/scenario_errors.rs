@@ -405,3 +405,87 @@ fn too_many_nodes() {
         "the scenario has 10001 nodes; at most 10000",
     );
 }
+
+/// A lock service, a store and lock clients; `CLIENT` is replaced by extra client keys.
+const LOCK: &str = r#"name = "t"
+description = "a test"
+duration = "10s"
+
+[[cluster]]
+name = "kv"
+model = "raft-kv"
+nodes = 3
+
+[[cluster]]
+name = "store"
+model = "fenced-store"
+
+[[cluster]]
+name = "c"
+model = "lock-client"
+nodes = 2
+target = "kv"
+stores = ["store"]
+CLIENT
+"#;
+
+fn lock_with(client: &str) -> String {
+    LOCK.replace("CLIENT", client)
+}
+
+#[test]
+fn the_lock_scenario_parses() {
+    let s = parse(&lock_with("")).expect("valid");
+    assert_eq!(s.nodes.len(), 6);
+}
+
+#[test]
+fn zero_lease_ttl() {
+    fails(
+        &lock_with("ttl = \"0s\""),
+        20,
+        "cluster[2].ttl",
+        "ttl must be longer than 0",
+    );
+}
+
+#[test]
+fn keepalive_no_shorter_than_the_ttl() {
+    fails(
+        &lock_with("ttl = \"1s\"\nkeepalive_every = \"1s\""),
+        21,
+        "cluster[2].keepalive_every",
+        "must be above 0 and shorter than ttl (1s)",
+    );
+}
+
+#[test]
+fn unknown_store_cluster() {
+    let text = lock_with("").replace("stores = [\"store\"]", "stores = [\"store\", \"nas\"]");
+    fails(
+        &text,
+        19,
+        "cluster[2].stores",
+        "unknown store cluster \"nas\": expected one of c, kv, store",
+    );
+}
+
+#[test]
+fn the_lock_service_is_not_a_store() {
+    let text = lock_with("").replace("stores = [\"store\"]", "stores = [\"kv\"]");
+    fails(
+        &text,
+        19,
+        "cluster[2].stores",
+        "\"kv\" is the lock service (target), not a store",
+    );
+}
+
+#[test]
+fn fencing_takes_a_boolean() {
+    let text = lock_with("").replace(
+        "model = \"fenced-store\"",
+        "model = \"fenced-store\"\nfencing = \"yes\"",
+    );
+    fails(&text, 13, "cluster[1].fencing", "invalid type");
+}
