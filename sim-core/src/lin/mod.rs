@@ -11,7 +11,14 @@
 //!
 //! Operations whose outcome is unknown (Jepsen `info`, or an invocation that never completed)
 //! have no return: they may take effect at any point after their call, or never. A history is
-//! linearizable when every completed operation can be placed.
+//! linearizable when every completed operation can be placed. The search places such an
+//! operation only right before one that needs it (one that would fail or end elsewhere
+//! without it), and leaves out those that nothing could observe ([`Model::unobservable`]), so
+//! that many of them do not make it try every place and order for each.
+//!
+//! The search's budget counts all its work in steps (model steps, remembered configurations
+//! compared, and list entries looked at, an eighth of a step each), so that its time is
+//! bounded by its budget.
 //!
 //! When a partition is not linearizable, its [`Counterexample`] names the first operation
 //! (in return order) that cannot be placed, a linearization of everything that completed
@@ -101,6 +108,22 @@ pub trait Model {
         false
     }
 
+    /// Marks the operations of `ops` whose effect no other operation of `ops` could observe,
+    /// one flag per operation. `ops` are the operations of one search, each with its output
+    /// when it is known. An operation `x` may be marked if, in every state, each other
+    /// operation of `ops` that can happen right after `x` could equally happen without it,
+    /// with the same result: for a register, a write whose value no read returned and no
+    /// compare-and-set expected.
+    ///
+    /// The search leaves out the marked operations that may or may not take effect (unknown
+    /// outcome, or relaxed while a counterexample is minimised): in a linearization such an
+    /// operation can always be left out, so marking it never changes a verdict, and it spares
+    /// the search trying every place where it might have taken effect. The default marks
+    /// none, which is always correct.
+    fn unobservable(&self, ops: &[(&Self::Input, Option<&Self::Output>)]) -> Vec<bool> {
+        vec![false; ops.len()]
+    }
+
     /// Splits a history into independent partitions, checked separately (per key, say). The
     /// default keeps everything together. Partitions must be disjoint and cover every
     /// operation, and their order must not depend on hashing, so results are deterministic.
@@ -125,7 +148,8 @@ pub enum Verdict {
     Linearizable,
     /// No such order exists.
     NotLinearizable,
-    /// The search ran out of budget ([`CheckOptions::max_steps`]) before deciding.
+    /// The search ran out of budget ([`CheckOptions::max_steps`]) before deciding. Never a
+    /// guess: a history with this verdict may or may not be linearizable.
     Unknown,
 }
 
@@ -142,16 +166,19 @@ impl fmt::Display for Verdict {
 /// Limits and switches for [`check`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CheckOptions {
-    /// The most model steps the search of one partition may take before giving up with
-    /// [`Verdict::Unknown`]. Memory grows with it too (at most one remembered configuration
-    /// per step).
+    /// The most steps the search of one partition may take before giving up with
+    /// [`Verdict::Unknown`]. Every piece of work counts: a step is a model step or a remembered
+    /// configuration compared (a few for partitions of thousands of operations), and each
+    /// list entry looked at costs an eighth of a step. So the time of a search is bounded by
+    /// it: with the shipped models the default amounts to well under a second per partition.
+    /// Memory grows with it too (at most one remembered configuration per step).
     pub max_steps: u64,
     /// Whether to compute the minimal conflicting set of a failing partition (costs a few
     /// extra searches of the failing prefix).
     pub explain: bool,
-    /// The step budget of the minimisation behind [`Counterexample::conflict`], shared by all
-    /// failing partitions (explained in order); when it runs out the set found so far is
-    /// reported with `minimal: false`.
+    /// The step budget (steps as in [`CheckOptions::max_steps`]) of the minimisation behind
+    /// [`Counterexample::conflict`], shared by all failing partitions (explained in order);
+    /// when it runs out the set found so far is reported with `minimal: false`.
     pub max_explain_steps: u64,
     /// Search every partition to the end. When false (the default), partitions are searched
     /// in rounds with a growing step budget and the check stops after the first round in
@@ -203,7 +230,7 @@ pub struct PartitionResult {
     pub ops: Vec<usize>,
     /// The verdict for this partition.
     pub verdict: Verdict,
-    /// Model steps the main search took (over all rounds).
+    /// Steps (see [`CheckOptions::max_steps`]) the main search took, over all rounds.
     pub steps: u64,
     /// True if the search of this partition was left undecided because another partition
     /// had already been refuted (see [`CheckOptions::all_partitions`]); its verdict is then
@@ -239,7 +266,7 @@ impl CheckResult {
             .filter(|p| p.verdict == Verdict::NotLinearizable)
     }
 
-    /// Total model steps of the main searches.
+    /// Total steps of the main searches (see [`CheckOptions::max_steps`]).
     pub fn steps(&self) -> u64 {
         self.partitions.iter().map(|p| p.steps).sum()
     }

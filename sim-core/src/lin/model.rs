@@ -1,7 +1,7 @@
 //! The models the checker ships: registers, a key-value store, Knossos's multi-register and a
 //! mutex.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::{Debug, Display};
 use std::hash::Hash;
 
@@ -56,6 +56,35 @@ fn register_step(
     }
 }
 
+/// The writes and compare-and-sets whose value nothing in `ops` observed: no read returned it
+/// and no compare-and-set expected it, on the same key. Such an operation can only be followed
+/// by a write, which overwrites it, or by nothing that can happen in the state it leaves; see
+/// [`Model::unobservable`]. A read whose output is unknown would see any value, so none is
+/// marked on its key.
+fn unobservable_writes<K: Ord>(ops: &[(&K, RegisterOp, Option<&Option<i64>>)]) -> Vec<bool> {
+    let mut seen: BTreeSet<(&K, i64)> = BTreeSet::new();
+    let mut blind: BTreeSet<&K> = BTreeSet::new();
+    for &(key, op, output) in ops {
+        match (op, output) {
+            (RegisterOp::Read, Some(&Some(v))) | (RegisterOp::Cas { from: v, .. }, _) => {
+                seen.insert((key, v));
+            }
+            (RegisterOp::Read, None) => {
+                blind.insert(key);
+            }
+            _ => {}
+        }
+    }
+    ops.iter()
+        .map(|&(key, op, _)| match op {
+            RegisterOp::Write(v) | RegisterOp::Cas { to: v, .. } => {
+                !seen.contains(&(key, v)) && !blind.contains(key)
+            }
+            RegisterOp::Read => false,
+        })
+        .collect()
+}
+
 fn describe_register_op(op: RegisterOp, output: Option<&Option<i64>>) -> String {
     match op {
         RegisterOp::Read => match output {
@@ -87,6 +116,11 @@ impl Model for Register {
 
     fn is_read_only(&self, input: &RegisterOp) -> bool {
         matches!(input, RegisterOp::Read)
+    }
+
+    fn unobservable(&self, ops: &[(&RegisterOp, Option<&Option<i64>>)]) -> Vec<bool> {
+        let keyed: Vec<_> = ops.iter().map(|&(op, out)| (&(), *op, out)).collect();
+        unobservable_writes(&keyed)
     }
 
     fn describe_operation(&self, input: &RegisterOp, output: Option<&Option<i64>>) -> String {
@@ -163,6 +197,14 @@ impl<K: Ord + Clone + Display + Debug> Model for RegisterMap<K> {
 
     fn is_read_only(&self, input: &(K, RegisterOp)) -> bool {
         matches!(input.1, RegisterOp::Read)
+    }
+
+    fn unobservable(&self, ops: &[(&(K, RegisterOp), Option<&Option<i64>>)]) -> Vec<bool> {
+        let keyed: Vec<_> = ops
+            .iter()
+            .map(|&((key, op), out)| (key, *op, out))
+            .collect();
+        unobservable_writes(&keyed)
     }
 
     fn partition(&self, history: &[Operation<(K, RegisterOp), Option<i64>>]) -> Vec<Partition> {
@@ -414,6 +456,44 @@ mod tests {
             m.describe_operation(&RegisterOp::Read, Some(&None)),
             "read -> nil"
         );
+    }
+
+    #[test]
+    fn unobservable_register_writes() {
+        let read = RegisterOp::Read;
+        let (w5, w6, w7) = (
+            RegisterOp::Write(5),
+            RegisterOp::Write(6),
+            RegisterOp::Write(7),
+        );
+        let cas = RegisterOp::Cas { from: 6, to: 8 };
+        let ops = [
+            (&w5, None),
+            (&w6, None),
+            (&w7, Some(&None)),
+            (&read, Some(&Some(6))),
+            (&cas, None),
+            (&read, Some(&None)),
+        ];
+        // 5, 7 and 8 were never read nor expected; 6 was read, and expected by the cas.
+        assert_eq!(
+            Register::default().unobservable(&ops),
+            vec![true, false, true, false, true, false]
+        );
+        // A read with unknown output could have seen anything.
+        let blind = [(&w5, None), (&read, None)];
+        assert_eq!(Register::default().unobservable(&blind), vec![false, false]);
+        // Per key.
+        let m = RegisterMap::<u64>::default();
+        let (a5, b5, a_read) = ((1, w5), (2, w5), (1, read));
+        let keyed = [(&a5, None), (&b5, None), (&a_read, Some(&Some(5)))];
+        assert_eq!(m.unobservable(&keyed), vec![false, true, false]);
+        // Models that say nothing mark nothing.
+        let put = KvInput {
+            key: "a".into(),
+            op: KvOp::Put("x".into()),
+        };
+        assert_eq!(KeyValue.unobservable(&[(&put, None)]), vec![false]);
     }
 
     #[test]

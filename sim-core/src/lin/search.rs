@@ -147,6 +147,10 @@ const NONE: u32 = u32::MAX;
 /// operations that have expired (returned before `now`) can no longer be placed, so they
 /// count as placed.
 ///
+/// Configurations with the same hash are chained; the search pays for every configuration
+/// compared (see [`search_kept`]), so a long chain cannot make it slow without running out of
+/// budget.
+///
 /// The hash map is only ever asked for the configurations with a given hash; it is never
 /// iterated, so its order cannot influence the search, whose result is deterministic.
 struct Memo<S> {
@@ -155,20 +159,15 @@ struct Memo<S> {
     words: usize,
     /// Which items are mandatory (completed and not relaxed).
     mandatory_mask: Vec<u64>,
-    /// The return times of the relaxed operations, ascending.
-    expiring: Vec<u64>,
-    /// For each j, the bitset of the first j relaxed operations in `expiring` order.
-    expired_masks: Vec<u64>,
-    /// Per configuration: its placed mandatory operations (`words` words).
-    mandatory: Vec<u64>,
-    /// Per configuration: its placed or expired optional operations (`words` words).
-    optional: Vec<u64>,
+    /// Per item: the return time of a relaxed operation (it expires once `now` is later),
+    /// `u64::MAX` for the others (they never expire).
+    expires: Vec<u64>,
+    /// Per configuration: its placed operations (`words` words).
+    placed: Vec<u64>,
     states: Vec<S>,
     nows: Vec<u64>,
     /// The previous configuration with the same hash, or NONE.
     chain: Vec<u32>,
-    scratch_mandatory: Vec<u64>,
-    scratch_optional: Vec<u64>,
 }
 
 impl<S: Eq + Clone> Memo<S> {
@@ -178,69 +177,89 @@ impl<S: Eq + Clone> Memo<S> {
         for (i, _) in mandatory.iter().enumerate().filter(|(_, m)| **m) {
             mandatory_mask[i / 64] |= 1 << (i % 64);
         }
-        let mut relaxed: Vec<(u64, usize)> = rets
+        let expires = rets
             .zip(mandatory)
-            .enumerate()
-            .filter_map(|(i, (r, &m))| r.filter(|_| !m).map(|r| (r, i)))
+            .map(|(r, &m)| r.filter(|_| !m).unwrap_or(u64::MAX))
             .collect();
-        relaxed.sort_unstable();
-        let mut expired_masks = vec![0u64; words];
-        for (j, &(_, i)) in relaxed.iter().enumerate() {
-            let start = expired_masks.len();
-            expired_masks.extend_from_within(j * words..(j + 1) * words);
-            expired_masks[start + i / 64] |= 1 << (i % 64);
-        }
         Memo {
             heads: HashMap::default(),
             words,
             mandatory_mask,
-            expiring: relaxed.into_iter().map(|(r, _)| r).collect(),
-            expired_masks,
-            mandatory: Vec::new(),
-            optional: Vec::new(),
+            expires,
+            placed: Vec::new(),
             states: Vec::new(),
             nows: Vec::new(),
             chain: Vec::new(),
-            scratch_mandatory: vec![0; words],
-            scratch_optional: vec![0; words],
         }
     }
 
-    /// Adds a configuration; false if an explored one dominates it. `hash` must depend only
-    /// on the placed mandatory operations and the state.
-    fn insert(&mut self, hash: u64, bits: &[u64], state: &S, now: u64) -> bool {
-        let w = self.words;
-        let j = self.expiring.partition_point(|&r| r < now);
-        let expired = &self.expired_masks[j * w..(j + 1) * w];
-        for k in 0..w {
-            self.scratch_mandatory[k] = bits[k] & self.mandatory_mask[k];
-            self.scratch_optional[k] = (bits[k] & !self.mandatory_mask[k]) | expired[k];
+    /// Whether the explored configuration `at` dominates the configuration (`placed`,
+    /// `state`, `now`), whose hash is the same.
+    fn dominates(&self, at: usize, placed: &[u64], state: &S, now: u64) -> bool {
+        if self.nows[at] > now || self.states[at] != *state {
+            return false;
         }
-        let head = self.heads.get(&hash).copied().unwrap_or(NONE);
-        let mut k = head;
-        while k != NONE {
-            let at = k as usize;
-            let range = at * w..(at + 1) * w;
-            if self.nows[at] <= now
-                && self.mandatory[range.clone()] == self.scratch_mandatory[..]
-                && self.states[at] == *state
-                && self.optional[range]
-                    .iter()
-                    .zip(&self.scratch_optional)
-                    .all(|(old, new)| old & !new == 0)
-            {
+        let old = &self.placed[at * self.words..(at + 1) * self.words];
+        for (k, (&old, &new)) in old.iter().zip(placed).enumerate() {
+            let mask = self.mandatory_mask[k];
+            if (old ^ new) & mask != 0 {
                 return false;
             }
-            k = self.chain[at];
+            // Optional operations placed there but not here must have expired by `now`.
+            let mut extra = old & !new & !mask;
+            while extra != 0 {
+                let i = k * 64 + extra.trailing_zeros() as usize;
+                if self.expires[i] >= now {
+                    return false;
+                }
+                extra &= extra - 1;
+            }
         }
+        true
+    }
+
+    /// Whether an explored configuration dominates (`placed`, `state`, `now`), and how many
+    /// configurations were compared. `hash` must depend only on the placed mandatory
+    /// operations and the state. Gives up after comparing `limit` configurations, returning
+    /// `limit + 1` compared.
+    fn dominated(&self, hash: u64, placed: &[u64], state: &S, now: u64, limit: u64) -> (bool, u64) {
+        let mut compared = 0;
+        let mut k = self.heads.get(&hash).copied().unwrap_or(NONE);
+        while k != NONE {
+            compared += 1;
+            if compared > limit {
+                return (false, compared);
+            }
+            if self.dominates(k as usize, placed, state, now) {
+                return (true, compared);
+            }
+            k = self.chain[k as usize];
+        }
+        (false, compared)
+    }
+
+    /// Adds a configuration unless an explored one dominates it (see [`Memo::dominated`]):
+    /// whether it was added, and how many configurations were compared.
+    fn insert(
+        &mut self,
+        hash: u64,
+        placed: &[u64],
+        state: &S,
+        now: u64,
+        limit: u64,
+    ) -> (bool, u64) {
+        let (dominated, compared) = self.dominated(hash, placed, state, now, limit);
+        if dominated || compared > limit {
+            return (false, compared);
+        }
+        let head = self.heads.get(&hash).copied().unwrap_or(NONE);
         let index = self.states.len() as u32;
-        self.mandatory.extend_from_slice(&self.scratch_mandatory);
-        self.optional.extend_from_slice(&self.scratch_optional);
+        self.placed.extend_from_slice(placed);
         self.states.push(state.clone());
         self.nows.push(now);
         self.chain.push(head);
         self.heads.insert(hash, index);
-        true
+        (true, compared)
     }
 }
 
@@ -334,29 +353,132 @@ fn config_hash(mandatory_hash: u64, state_hash: u64) -> u64 {
     mix(mandatory_hash ^ state_hash)
 }
 
-/// The result of one search and the model steps it took.
+/// The result of one search and the steps it took.
 struct Run<S> {
     outcome: Outcome<S>,
     steps: u64,
 }
 
-/// Searches for a linearization of `items`, taking at most `budget` model steps.
+/// One placement on the search's stack.
+struct Frame<S> {
+    /// The call entry of the placed item.
+    entry: u32,
+    /// The model state before it.
+    before: S,
+    /// Placed because it had to be (see [`search_kept`]): when it is undone, the configuration
+    /// it was placed in has failed as a whole.
+    forced: bool,
+    /// The `now` of the configuration it was placed in.
+    now: u64,
+    /// The `boundary` of the configuration it was placed in.
+    boundary: u32,
+    /// The `saw_optional` of the configuration it was placed in.
+    saw_optional: bool,
+}
+
+/// Searches for a linearization of `items`, taking at most `budget` steps (see
+/// [`search_kept`]). Optional operations that nothing could need are left out first: the
+/// read-only ones, and those the model finds unobservable ([`Model::unobservable`]).
 fn search<M: Model>(
     model: &M,
     items: &[Item<'_, M::Input, M::Output>],
     budget: u64,
+) -> Run<M::State> {
+    let optional = |it: &Item<'_, M::Input, M::Output>| it.ret.is_none() || it.optional;
+    if items.iter().all(optional) {
+        return Run {
+            outcome: Outcome::Linearizable(Vec::new()),
+            steps: 0,
+        };
+    }
+    let ops: Vec<(&M::Input, Option<&M::Output>)> =
+        items.iter().map(|it| (it.input, it.output)).collect();
+    let unobservable = model.unobservable(&ops);
+    let kept: Vec<usize> = (0..items.len())
+        .filter(|&i| {
+            !optional(&items[i])
+                || !(model.is_read_only(items[i].input)
+                    || unobservable.get(i).copied().unwrap_or(false))
+        })
+        .collect();
+    let sub: Vec<Item<'_, M::Input, M::Output>> = kept.iter().map(|&i| items[i]).collect();
+    let run = search_kept(model, &sub, budget, items.len() as u64);
+    let back = |order: Vec<usize>| order.into_iter().map(|k| kept[k]).collect();
+    Run {
+        outcome: match run.outcome {
+            Outcome::Linearizable(order) => Outcome::Linearizable(back(order)),
+            Outcome::Refuted(frontier) => Outcome::Refuted(frontier.map(|f| Frontier {
+                op: kept[f.op],
+                prefix: back(f.prefix),
+                ..f
+            })),
+            Outcome::OutOfBudget => Outcome::OutOfBudget,
+        },
+        steps: run.steps,
+    }
+}
+
+/// Searches for a linearization of `items` (none of them left out), taking at most `budget`
+/// steps, of which `setup` to set up (one per item before any was left out).
+///
+/// Every piece of work counts: a step is one model step, or one remembered configuration
+/// compared or stored (a few for partitions of thousands of operations), or setting up one
+/// item; looking at one entry of the list, or copying one placed operation into a report,
+/// costs an eighth of a step ([`TICKS`]). So the time a search takes is bounded by its
+/// budget, whatever the history.
+///
+/// Optional operations (unknown outcome, or relaxed) are placed only where they matter: right
+/// after one is placed, the next operation must be one that *needs* it, i.e. that placed in
+/// the state before it would fail or lead to another state. This loses no linearization:
+/// in any linearization, an optional operation followed by one that does not need it (or by
+/// nothing) can be left out, and what follows stays valid, so leaving out such operations one
+/// at a time gives a linearization in which every optional operation is needed by the next.
+/// Without the rule, a history with many unknown-outcome writes makes the search try them in
+/// every order and combination, although a later write overwrites each of them.
+fn search_kept<M: Model>(
+    model: &M,
+    items: &[Item<'_, M::Input, M::Output>],
+    budget: u64,
+    setup: u64,
 ) -> Run<M::State> {
     let mandatory: Vec<bool> = items
         .iter()
         .map(|it| it.ret.is_some() && !it.optional)
         .collect();
     let required = mandatory.iter().filter(|&&m| m).count();
-    if required == 0 {
-        return Run {
-            outcome: Outcome::Linearizable(Vec::new()),
-            steps: 0,
+    // Work is counted in ticks, `TICKS` to a step; setting up costs `setup` steps.
+    let limit = budget.saturating_mul(TICKS);
+    let mut ticks = 0u64;
+    // Charges `n` ticks, or gives up if that exceeds the budget.
+    macro_rules! spend {
+        ($n:expr) => {
+            ticks = ticks.saturating_add($n);
+            if ticks > limit {
+                return Run {
+                    outcome: Outcome::OutOfBudget,
+                    steps: budget,
+                };
+            }
         };
     }
+    // The steps taken so far.
+    macro_rules! steps {
+        () => {
+            ticks.div_ceil(TICKS)
+        };
+    }
+    spend!(setup.saturating_mul(TICKS));
+    // A read-only operation that fits the current state, and whose call comes before every
+    // pending return, is placed before anything else, and alone: moving such an operation
+    // earlier, to a point where it already fits, breaks no real-time constraint and changes
+    // no state, so if any extension of a configuration succeeds, the one that places it now
+    // does too. A frame placed that way is "forced": when it is undone, its configuration has
+    // failed as a whole. (Read-only operations in the list are mandatory: the optional ones
+    // are left out.)
+    let read_only: Vec<bool> = items
+        .iter()
+        .map(|it| model.is_read_only(it.input))
+        .collect();
     let mut entries = Entries::new(items);
     let words = items.len().div_ceil(64);
     // Zobrist hashing of the placed mandatory operations (optional ones do not count).
@@ -374,27 +496,16 @@ fn search<M: Model>(
     let mut zob = 0u64;
     let mut state = model.init();
     let mut memo = Memo::new(&mandatory, items.iter().map(|it| it.ret));
-    memo.insert(config_hash(zob, state_hash(&state)), &bits, &state, 0);
+    memo.insert(config_hash(zob, state_hash(&state)), &bits, &state, 0, 0);
+    // Comparing or storing a remembered configuration costs a step per 2,048 items (32
+    // words of its set of placed items), and at least one.
+    let memo_cost = (1 + words as u64 / 32) * TICKS;
 
-    // A read-only operation that fits the current state, and whose call comes before every
-    // pending return, is placed before anything else, and alone: moving such an operation
-    // earlier, to a point where it already fits, breaks no real-time constraint and changes
-    // no state, so if any extension of a configuration succeeds, the one that places it now
-    // does too. A frame placed that way is "forced": when it is undone, its configuration has
-    // failed as a whole.
-    let read_only: Vec<bool> = items
-        .iter()
-        .map(|it| model.is_read_only(it.input))
-        .collect();
-
-    // The placed entries, each with the state before it, whether it was forced, and the
-    // `now` and `boundary` of the configuration it was placed in.
-    let mut stack: Vec<(u32, M::State, bool, u64, u32)> = Vec::new();
+    let mut stack: Vec<Frame<M::State>> = Vec::new();
     // The latest call among the placed operations: nothing can be placed at an earlier
     // point, so an optional operation that returned before it can no longer be placed.
     let mut now = 0u64;
     let mut placed = 0usize;
-    let mut steps = 0u64;
     let mut frontier: Option<Frontier<M::State>> = None;
     let mut cur = 0u32;
     // Where the read-only scan on entering the current configuration stopped (the first
@@ -402,26 +513,30 @@ fn search<M: Model>(
     let mut boundary = 0u32;
     // Candidates are tried in two passes over the list: mandatory operations first, then
     // the optional ones (unknown outcome, or relaxed), so that configurations that leave
-    // optional operations out are explored before those that use them.
+    // optional operations out are explored before those that use them. Right after an
+    // optional operation, where few candidates need it, a single pass tries them all.
     let mut optional_pass = false;
+    // Whether the mandatory pass met an optional operation: if not, the optional pass is
+    // skipped.
+    let mut saw_optional = false;
+    // Whether the last placed operation is optional, so that the next must need it.
+    let mut after_optional = false;
     let mut entering = true;
     loop {
         if entering {
             entering = false;
             optional_pass = false;
+            saw_optional = false;
             cur = entries.next[0];
-            let mut k = cur;
+            // Right after an optional operation there is no scan: the single pass tries
+            // every candidate.
+            let mut k = if after_optional { entries.tail } else { cur };
             let mut fits = None;
             while k != entries.tail && !entries.is_return[k as usize] {
+                spend!(1);
                 let i = entries.item[k as usize] as usize;
                 if read_only[i] {
-                    if steps >= budget {
-                        return Run {
-                            outcome: Outcome::OutOfBudget,
-                            steps,
-                        };
-                    }
-                    steps += 1;
+                    spend!(TICKS);
                     if let Some(next_state) = model.step(&state, items[i].input, items[i].output) {
                         fits = Some((k, i, next_state));
                         break;
@@ -429,25 +544,34 @@ fn search<M: Model>(
                 }
                 k = entries.next[k as usize];
             }
-            boundary = k;
+            boundary = if after_optional { cur } else { k };
             if let Some((k, i, next_state)) = fits {
                 bits[i / 64] |= 1 << (i % 64);
                 zob ^= zobrist[i];
                 let next_now = now.max(items[i].call);
                 let hash = config_hash(zob, state_hash(&next_state));
-                if memo.insert(hash, &bits, &next_state, next_now) {
+                let most = (limit - ticks) / memo_cost;
+                let (fresh, compared) = memo.insert(hash, &bits, &next_state, next_now, most);
+                spend!((compared + u64::from(fresh)) * memo_cost);
+                if fresh {
                     let before = std::mem::replace(&mut state, next_state);
-                    stack.push((k, before, true, now, boundary));
+                    stack.push(Frame {
+                        entry: k,
+                        before,
+                        forced: true,
+                        now,
+                        boundary,
+                        saw_optional,
+                    });
                     now = next_now;
                     entries.lift(k);
-                    if mandatory[i] {
-                        placed += 1;
-                        if placed == required {
-                            return Run {
-                                outcome: Outcome::Linearizable(placed_items(&stack, &entries)),
-                                steps,
-                            };
-                        }
+                    after_optional = false;
+                    placed += 1;
+                    if placed == required {
+                        return Run {
+                            outcome: Outcome::Linearizable(placed_items(&stack, &entries)),
+                            steps: steps!(),
+                        };
                     }
                     entering = true;
                     continue;
@@ -455,6 +579,7 @@ fn search<M: Model>(
                 // Explored before, and failed: so does this configuration.
                 bits[i / 64] &= !(1 << (i % 64));
                 zob ^= zobrist[i];
+                optional_pass = true;
                 cur = entries.tail;
             }
         }
@@ -462,17 +587,21 @@ fn search<M: Model>(
             || (entries.is_return[cur as usize] && mandatory[entries.item[cur as usize] as usize]);
         if blocked && !optional_pass {
             optional_pass = true;
-            cur = entries.next[0];
+            if saw_optional && !after_optional {
+                cur = entries.next[0];
+            }
             continue;
         }
         if !blocked {
+            spend!(1);
             let i = entries.item[cur as usize] as usize;
             let it = &items[i];
+            saw_optional |= !mandatory[i] && !entries.is_return[cur as usize];
             // Return entries of optional operations do not block; read-only operations before
             // the boundary do not fit, or they would have been placed on entering; an
             // optional operation that returned before `now` can no longer be placed.
             if entries.is_return[cur as usize]
-                || mandatory[i] == optional_pass
+                || (mandatory[i] == optional_pass && !after_optional)
                 || (read_only[i] && cur < boundary)
                 || it.ret.is_some_and(|r| r < now)
             {
@@ -480,45 +609,69 @@ fn search<M: Model>(
                 continue;
             }
             // A call entry: try to place its operation next.
-            if steps >= budget {
-                return Run {
-                    outcome: Outcome::OutOfBudget,
-                    steps,
-                };
-            }
-            steps += 1;
+            spend!(TICKS);
             if let Some(next_state) = model.step(&state, it.input, it.output) {
-                bits[i / 64] |= 1 << (i % 64);
-                zob ^= zobrist[i];
-                let next_now = now.max(it.call);
-                let hash = config_hash(zob, state_hash(&next_state));
-                if memo.insert(hash, &bits, &next_state, next_now) {
-                    let before = std::mem::replace(&mut state, next_state);
-                    stack.push((cur, before, false, now, boundary));
-                    now = next_now;
-                    entries.lift(cur);
-                    if mandatory[i] {
-                        placed += 1;
-                        if placed == required {
-                            return Run {
-                                outcome: Outcome::Linearizable(placed_items(&stack, &entries)),
-                                steps,
-                            };
-                        }
-                    }
-                    entering = true;
-                    continue;
+                if after_optional {
+                    spend!(TICKS);
                 }
-                bits[i / 64] &= !(1 << (i % 64));
-                zob ^= zobrist[i];
+                // An optional operation that leaves the state as it was is needed by nothing.
+                if (mandatory[i] || next_state != state)
+                    && needs(model, &stack, after_optional, it, &next_state)
+                {
+                    bits[i / 64] |= 1 << (i % 64);
+                    zob ^= zobrist[i];
+                    let next_now = now.max(it.call);
+                    let hash = config_hash(zob, state_hash(&next_state));
+                    let most = (limit - ticks) / memo_cost;
+                    // Only configurations whose last placed operation is mandatory are
+                    // remembered: the others are explored only in part (what comes next must
+                    // need that operation), so they cannot stand for others.
+                    let (fresh, compared) = if mandatory[i] {
+                        memo.insert(hash, &bits, &next_state, next_now, most)
+                    } else {
+                        let (dominated, compared) =
+                            memo.dominated(hash, &bits, &next_state, next_now, most);
+                        (!dominated, compared)
+                    };
+                    spend!((compared + u64::from(fresh && mandatory[i])) * memo_cost);
+                    if fresh {
+                        let before = std::mem::replace(&mut state, next_state);
+                        stack.push(Frame {
+                            entry: cur,
+                            before,
+                            forced: false,
+                            now,
+                            boundary,
+                            saw_optional,
+                        });
+                        now = next_now;
+                        entries.lift(cur);
+                        after_optional = !mandatory[i];
+                        if mandatory[i] {
+                            placed += 1;
+                            if placed == required {
+                                return Run {
+                                    outcome: Outcome::Linearizable(placed_items(&stack, &entries)),
+                                    steps: steps!(),
+                                };
+                            }
+                        }
+                        entering = true;
+                        continue;
+                    }
+                    bits[i / 64] &= !(1 << (i % 64));
+                    zob ^= zobrist[i];
+                }
             }
             cur = entries.next[cur as usize];
         } else {
             // The first pending mandatory return (or the end): no candidate before it can
-            // go next.
-            if cur != entries.tail {
+            // go next. A configuration right after an optional operation has the same
+            // pending returns as the one before it, which records them.
+            if cur != entries.tail && !after_optional {
                 let t = entries.time[cur as usize];
                 if frontier.as_ref().is_none_or(|f| t > f.time) {
+                    spend!(stack.len() as u64);
                     frontier = Some(Frontier {
                         time: t,
                         op: entries.item[cur as usize] as usize,
@@ -529,25 +682,29 @@ fn search<M: Model>(
             }
             // Undo the last placement; if it was forced, its configuration failed too.
             loop {
-                let Some((e, before, forced, before_now, before_boundary)) = stack.pop() else {
+                let Some(frame) = stack.pop() else {
                     return Run {
                         outcome: Outcome::Refuted(frontier),
-                        steps,
+                        steps: steps!(),
                     };
                 };
-                state = before;
-                now = before_now;
-                boundary = before_boundary;
-                let i = entries.item[e as usize] as usize;
+                state = frame.before;
+                now = frame.now;
+                boundary = frame.boundary;
+                saw_optional = frame.saw_optional;
+                let i = entries.item[frame.entry as usize] as usize;
                 bits[i / 64] &= !(1 << (i % 64));
                 zob ^= zobrist[i];
-                entries.unlift(e);
+                entries.unlift(frame.entry);
                 if mandatory[i] {
                     placed -= 1;
                 }
-                if !forced {
-                    optional_pass = !mandatory[i];
-                    cur = entries.next[e as usize];
+                after_optional = stack
+                    .last()
+                    .is_some_and(|f| !mandatory[entries.item[f.entry as usize] as usize]);
+                if !frame.forced {
+                    optional_pass = !mandatory[i] && !after_optional;
+                    cur = entries.next[frame.entry as usize];
                     break;
                 }
             }
@@ -555,16 +712,41 @@ fn search<M: Model>(
     }
 }
 
+/// Whether `it`, which leads to `next_state` from the current state, may be placed next: after
+/// an optional operation (`after_optional`, the top of `stack`), only if it needs it, i.e. if
+/// from the state before that operation it would fail or lead elsewhere (one model step).
+fn needs<M: Model>(
+    model: &M,
+    stack: &[Frame<M::State>],
+    after_optional: bool,
+    it: &Item<'_, M::Input, M::Output>,
+    next_state: &M::State,
+) -> bool {
+    match stack.last() {
+        Some(top) if after_optional => {
+            model.step(&top.before, it.input, it.output).as_ref() != Some(next_state)
+        }
+        _ => true,
+    }
+}
+
 /// The items on the stack, in placement order.
-fn placed_items<S>(stack: &[(u32, S, bool, u64, u32)], entries: &Entries) -> Vec<usize> {
+fn placed_items<S>(stack: &[Frame<S>], entries: &Entries) -> Vec<usize> {
     stack
         .iter()
-        .map(|(e, ..)| entries.item[*e as usize] as usize)
+        .map(|f| entries.item[f.entry as usize] as usize)
         .collect()
 }
 
+/// The units of work ("ticks") a step is made of: looking at a list entry costs one, a model
+/// step or a remembered configuration compared costs a whole step (see [`search_kept`]).
+const TICKS: u64 = 8;
+
 /// The first round's step budget per partition when partitions are searched in rounds.
 const FIRST_ROUND_STEPS: u64 = 20_000;
+
+/// The least step budget of each search of the minimisation (see [`minimise`]).
+const MIN_STEPS_PER_TRY: u64 = 50_000;
 
 /// Searches the partitions of a history and explains the failures.
 ///
@@ -674,7 +856,7 @@ fn explain<M: Model>(
     budget: &mut u64,
 ) -> Counterexample {
     let (conflict, minimal) = if options.explain {
-        let per_try = search_steps.saturating_mul(4).max(50_000);
+        let per_try = search_steps.saturating_mul(4).max(MIN_STEPS_PER_TRY);
         let (conflict, minimal, spent) = minimise(model, items, f.time, f.op, *budget, per_try);
         *budget = budget.saturating_sub(spent);
         (conflict, minimal)
@@ -831,7 +1013,7 @@ fn minimise<M: Model>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lin::{Register, RegisterOp, check};
+    use crate::lin::{KeyValue, KvInput, KvOp, Register, RegisterOp, check};
 
     fn op(
         call: u64,
@@ -939,15 +1121,19 @@ mod tests {
 
     /// An exhaustive, unoptimised reference: tries every order. `optional[i]` makes a
     /// completed operation optional within its interval; unknown-outcome ones are optional.
-    fn brute(ops: &[Operation<RegisterOp, Option<i64>>], optional: &[bool]) -> bool {
-        fn go(
-            ops: &[Operation<RegisterOp, Option<i64>>],
+    fn brute<M: Model>(
+        model: &M,
+        ops: &[Operation<M::Input, M::Output>],
+        optional: &[bool],
+    ) -> bool {
+        fn go<M: Model>(
+            m: &M,
+            ops: &[Operation<M::Input, M::Output>],
             optional: &[bool],
             placed: &mut Vec<bool>,
-            state: Option<i64>,
+            state: M::State,
             now: u64,
         ) -> bool {
-            let m = Register::default();
             if (0..ops.len()).all(|i| placed[i] || optional[i] || ops[i].ret.is_none()) {
                 return true;
             }
@@ -965,7 +1151,7 @@ mod tests {
                 let out = ops[x].ret.map(|_| &ops[x].output);
                 if let Some(next) = m.step(&state, &ops[x].input, out) {
                     placed[x] = true;
-                    let ok = go(ops, optional, placed, next, now.max(ops[x].call));
+                    let ok = go(m, ops, optional, placed, next, now.max(ops[x].call));
                     placed[x] = false;
                     if ok {
                         return true;
@@ -974,7 +1160,76 @@ mod tests {
             }
             false
         }
-        go(ops, optional, &mut vec![false; ops.len()], None, 0)
+        go(
+            model,
+            ops,
+            optional,
+            &mut vec![false; ops.len()],
+            model.init(),
+            0,
+        )
+    }
+
+    /// Checks one history of one partition against [`brute`]: the verdict, the conflict (not
+    /// linearizable alone, and minimal when it says so), the prefix, the linearization.
+    fn agrees_with_brute<M: Model>(
+        m: &M,
+        ops: &[Operation<M::Input, M::Output>],
+    ) -> Result<(), proptest::test_runner::TestCaseError>
+    where
+        M::Input: Clone,
+        M::Output: Clone,
+    {
+        let none = vec![false; ops.len()];
+        let expected = brute(m, ops, &none);
+        let r = check(m, ops, &CheckOptions::default());
+        proptest::prop_assert_eq!(r.verdict == Verdict::Linearizable, expected);
+        proptest::prop_assert_ne!(r.verdict, Verdict::Unknown);
+        if let Some(cx) = r.partitions[0].counterexample.as_ref() {
+            proptest::prop_assert!(cx.conflict.contains(&cx.op));
+            // The conflict set alone, every other operation optional (read-only ones
+            // dropped), is still not linearizable...
+            let relaxed = |keep: &dyn Fn(usize) -> bool| {
+                let sub: Vec<_> = (0..ops.len())
+                    .filter(|&i| keep(i) || !m.is_read_only(&ops[i].input))
+                    .collect();
+                let sub_ops: Vec<_> = sub.iter().map(|&i| ops[i].clone()).collect();
+                let optional: Vec<bool> = sub.iter().map(|&i| !keep(i)).collect();
+                brute(m, &sub_ops, &optional)
+            };
+            proptest::prop_assert!(!relaxed(&|i| cx.conflict.contains(&i)));
+            // ...and relaxing any one member makes it linearizable.
+            if cx.minimal {
+                for &c in &cx.conflict {
+                    proptest::prop_assert!(relaxed(&|i| i != c && cx.conflict.contains(&i)));
+                }
+            }
+            // The prefix is a valid sequence: each step fits the model.
+            let mut state = m.init();
+            for &i in &cx.prefix {
+                let out = ops[i].ret.map(|_| &ops[i].output);
+                let next = m.step(&state, &ops[i].input, out);
+                proptest::prop_assert!(next.is_some());
+                state = next.unwrap_or_else(|| m.init());
+            }
+        } else {
+            // A reported linearization is valid: real-time order and model.
+            let lin = &r.partitions[0].linearization;
+            let mut state = m.init();
+            for (k, &i) in lin.iter().enumerate() {
+                let out = ops[i].ret.map(|_| &ops[i].output);
+                let next = m.step(&state, &ops[i].input, out);
+                proptest::prop_assert!(next.is_some());
+                state = next.unwrap_or_else(|| m.init());
+                for &j in &lin[k + 1..] {
+                    proptest::prop_assert!(ops[j].ret.is_none_or(|r| r >= ops[i].call));
+                }
+            }
+            for (i, o) in ops.iter().enumerate() {
+                proptest::prop_assert!(o.ret.is_none() || lin.contains(&i));
+            }
+        }
+        Ok(())
     }
 
     fn arb_history()
@@ -1009,62 +1264,51 @@ mod tests {
         proptest::collection::vec(op, 1..8)
     }
 
+    /// Key-value histories on one key: appends do not overwrite, so no operation is
+    /// unobservable and every optional one may be needed by any later write.
+    fn arb_kv_history() -> impl proptest::strategy::Strategy<Value = Vec<Operation<KvInput, String>>>
+    {
+        use proptest::prelude::*;
+        let op = (0u64..12, 0u64..6, 0u8..10, 0u8..3, 0u8..6, 0u8..4).prop_map(
+            |(call, len, kind, arg, out, info)| {
+                let word = ["x", "y", "xy"][usize::from(arg)];
+                let op = match kind {
+                    0..=3 => KvOp::Get,
+                    4..=5 => KvOp::Put(word.to_string()),
+                    _ => KvOp::Append(word.to_string()),
+                };
+                let ret = if info == 3 && op != KvOp::Get {
+                    None
+                } else {
+                    Some(call + len)
+                };
+                let output = ["", "x", "y", "xy", "yx", "xx"][usize::from(out)].to_string();
+                Operation {
+                    client: 0,
+                    call,
+                    ret,
+                    input: KvInput {
+                        key: String::from("k"),
+                        op,
+                    },
+                    output,
+                }
+            },
+        );
+        proptest::collection::vec(op, 1..8)
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(600))]
 
         #[test]
         fn agrees_with_brute_force_and_conflicts_hold(ops in arb_history()) {
-            let none = vec![false; ops.len()];
-            let expected = brute(&ops, &none);
-            let r = check(&Register::default(), &ops, &CheckOptions::default());
-            proptest::prop_assert_eq!(r.verdict == Verdict::Linearizable, expected);
-            proptest::prop_assert_ne!(r.verdict, Verdict::Unknown);
-            if let Some(cx) = r.partitions[0].counterexample.as_ref() {
-                proptest::prop_assert!(cx.conflict.contains(&cx.op));
-                // The conflict set alone, every other operation optional (read-only ones
-                // dropped), is still not linearizable...
-                let relaxed = |keep: &dyn Fn(usize) -> bool| {
-                    let sub: Vec<_> = (0..ops.len())
-                        .filter(|&i| keep(i) || ops[i].input != RegisterOp::Read)
-                        .collect();
-                    let sub_ops: Vec<_> = sub.iter().map(|&i| ops[i].clone()).collect();
-                    let optional: Vec<bool> = sub.iter().map(|&i| !keep(i)).collect();
-                    brute(&sub_ops, &optional)
-                };
-                proptest::prop_assert!(!relaxed(&|i| cx.conflict.contains(&i)));
-                // ...and relaxing any one member makes it linearizable.
-                if cx.minimal {
-                    for &c in &cx.conflict {
-                        proptest::prop_assert!(relaxed(&|i| i != c && cx.conflict.contains(&i)));
-                    }
-                }
-                // The prefix is a valid sequence: each step fits the model.
-                let m = Register::default();
-                let mut state: Option<i64> = None;
-                for &i in &cx.prefix {
-                    let out = ops[i].ret.map(|_| &ops[i].output);
-                    let next = m.step(&state, &ops[i].input, out);
-                    proptest::prop_assert!(next.is_some());
-                    state = next.unwrap_or_default();
-                }
-            } else {
-                // A reported linearization is valid: real-time order and model.
-                let lin = &r.partitions[0].linearization;
-                let m = Register::default();
-                let mut state = None;
-                for (k, &i) in lin.iter().enumerate() {
-                    let out = ops[i].ret.map(|_| &ops[i].output);
-                    let next = m.step(&state, &ops[i].input, out);
-                    proptest::prop_assert!(next.is_some());
-                    state = next.unwrap_or_default();
-                    for &j in &lin[k + 1..] {
-                        proptest::prop_assert!(ops[j].ret.is_none_or(|r| r >= ops[i].call));
-                    }
-                }
-                for (i, o) in ops.iter().enumerate() {
-                    proptest::prop_assert!(o.ret.is_none() || lin.contains(&i));
-                }
-            }
+            agrees_with_brute(&Register::default(), &ops)?;
+        }
+
+        #[test]
+        fn kv_agrees_with_brute_force(ops in arb_kv_history()) {
+            agrees_with_brute(&KeyValue, &ops)?;
         }
     }
 }
