@@ -1,7 +1,9 @@
 //! Checks every history of `shared/data/histories/manifest.json` and prints, per file, its
-//! size, the verdict, whether it agrees with the known one, and how long the check took
-//! (verdict alone, and verdict plus the minimal counterexample); then totals and the slowest
-//! files. Run with `cargo bench -p sim-core --bench histories`.
+//! size, the verdict, whether it agrees with the known one, the steps of the search and how
+//! long the check took (verdict alone, and verdict plus the minimal counterexample); then
+//! totals and the slowest files. Then the same for generated register histories in which many
+//! writes have an unknown outcome (`tests/support/info_heavy.rs`), which the checker used to
+//! take minutes over. Run with `cargo bench -p sim-core --bench histories`.
 //!
 //! Environment: `HISTORIES_DIR` overrides the data directory; `HISTORIES_ROUNDS` (default 3)
 //! sets how many times each file is checked (the fastest time is reported); `HISTORIES_FILTER`
@@ -9,20 +11,25 @@
 //! that is not linearizable, with its counterexample; `HISTORIES_MAX_STEPS` sets
 //! [`CheckOptions::max_steps`].
 
+#[path = "../tests/support/info_heavy.rs"]
+mod info_heavy;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use sim_core::lin::{self, CheckOptions, Verdict};
+use sim_core::lin::{self, CheckOptions, CheckResult, Register, Verdict};
 
 struct Row {
     file: String,
     ops: usize,
     verdict: Verdict,
     expected: bool,
+    steps: u64,
     parse: Duration,
     check: Duration,
     explain: Duration,
-    conflict: Option<(usize, bool)>,
+    /// The size of the first conflict, as [`conflict_of`] gives it.
+    conflict: String,
 }
 
 #[allow(clippy::disallowed_methods)] // reason: a benchmark times itself; no run reads this
@@ -43,6 +50,97 @@ fn best_of<T>(rounds: usize, mut f: impl FnMut() -> T) -> (T, Duration) {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
+}
+
+/// The size of the first failing partition's conflict, marked if not minimal; `-` if none.
+fn conflict_of(result: &CheckResult) -> String {
+    match result
+        .failures()
+        .filter_map(|p| p.counterexample.as_ref())
+        .map(|c| (c.conflict.len(), c.minimal))
+        .next()
+    {
+        Some((n, true)) => format!("{n}"),
+        Some((n, false)) => format!("{n} (not min)"),
+        None => String::from("-"),
+    }
+}
+
+/// Generated single-register histories, 10 clients, 40% of the writes with unknown outcome:
+/// (name, spec, known verdict).
+fn info_heavy_cases() -> Vec<(String, info_heavy::Spec, bool)> {
+    let mut cases = Vec::new();
+    for ops in [500, 2_000, 10_000] {
+        for (kind, stale) in [("ok", None), ("stale", Some(900))] {
+            let spec = info_heavy::Spec {
+                seed: 1,
+                clients: 10,
+                ops,
+                info_per_mille: 400,
+                effect_per_mille: 500,
+                stale_read_at_per_mille: stale,
+            };
+            cases.push((
+                format!("generated/info-heavy-{ops}-{kind}"),
+                spec,
+                stale.is_none(),
+            ));
+        }
+    }
+    cases
+}
+
+/// Checks the generated info-heavy histories and prints a row for each.
+fn bench_info_heavy(
+    rounds: usize,
+    filter: &str,
+    verdict_only: &CheckOptions,
+    explained: &CheckOptions,
+) -> bool {
+    println!();
+    println!(
+        "{:<34} {:>6} {:>5} {:>17} {:>6} {:>9} {:>10} {:>12} {:>9}",
+        "generated",
+        "ops",
+        "info",
+        "verdict",
+        "agrees",
+        "steps",
+        "verdict ms",
+        "explained ms",
+        "conflict"
+    );
+    let mut all_agree = true;
+    for (name, spec, expected) in info_heavy_cases() {
+        if !name.contains(filter) {
+            continue;
+        }
+        let ops = info_heavy::generate(spec);
+        let info = ops.iter().filter(|o| o.ret.is_none()).count();
+        let model = Register::default();
+        let (result, check) = best_of(rounds, || lin::check(&model, &ops, verdict_only));
+        let (full, explain) = if result.verdict == Verdict::NotLinearizable {
+            best_of(rounds, || lin::check(&model, &ops, explained))
+        } else {
+            (result.clone(), check)
+        };
+        let agrees = (result.verdict == Verdict::Linearizable) == expected
+            && result.verdict != Verdict::Unknown;
+        all_agree &= agrees;
+        println!(
+            "{:<34} {:>6} {:>5} {:>17} {:>6} {:>9} {:>10.3} {:>12.3} {:>9}",
+            name,
+            ops.len(),
+            info,
+            result.verdict.to_string(),
+            if agrees { "yes" } else { "NO" },
+            result.steps(),
+            ms(check),
+            ms(explain),
+            conflict_of(&full)
+        );
+    }
+    all_agree
 }
 
 fn main() {
@@ -132,45 +230,45 @@ fn main() {
             }
             print!("{}", full.report(|i| history.describe_op(i)));
         }
-        let conflict = full
-            .failures()
-            .filter_map(|p| p.counterexample.as_ref())
-            .map(|c| (c.conflict.len(), c.minimal))
-            .next();
         rows.push(Row {
             file: name.clone(),
             ops: history.len(),
             verdict: result.verdict,
             expected,
+            steps: result.steps(),
             parse,
             check,
             explain,
-            conflict,
+            conflict: conflict_of(&full),
         });
     }
 
     println!(
-        "{:<58} {:>5} {:>17} {:>6} {:>9} {:>10} {:>12} {:>9}",
-        "file", "ops", "verdict", "agrees", "parse ms", "verdict ms", "explained ms", "conflict"
+        "{:<58} {:>5} {:>17} {:>6} {:>9} {:>9} {:>10} {:>12} {:>9}",
+        "file",
+        "ops",
+        "verdict",
+        "agrees",
+        "steps",
+        "parse ms",
+        "verdict ms",
+        "explained ms",
+        "conflict"
     );
     for r in &rows {
         let agrees =
             (r.verdict == Verdict::Linearizable) == r.expected && r.verdict != Verdict::Unknown;
-        let conflict = match r.conflict {
-            Some((n, true)) => format!("{n}"),
-            Some((n, false)) => format!("{n} (not min)"),
-            None => String::from("-"),
-        };
         println!(
-            "{:<58} {:>5} {:>17} {:>6} {:>9.3} {:>10.3} {:>12.3} {:>9}",
+            "{:<58} {:>5} {:>17} {:>6} {:>9} {:>9.3} {:>10.3} {:>12.3} {:>9}",
             r.file,
             r.ops,
             r.verdict.to_string(),
             if agrees { "yes" } else { "NO" },
+            r.steps,
             ms(r.parse),
             ms(r.check),
             ms(r.explain),
-            conflict
+            r.conflict
         );
     }
 
@@ -189,7 +287,8 @@ fn main() {
         rows.len()
     );
     println!(
-        "total: parse {:.1} ms, verdict {:.1} ms, verdict + explanation {:.1} ms (best of {rounds})",
+        "total: {} steps; parse {:.1} ms, verdict {:.1} ms, verdict + explanation {:.1} ms (best of {rounds})",
+        rows.iter().map(|r| r.steps).sum::<u64>(),
         ms(total(|r| r.parse)),
         ms(total(|r| r.check)),
         ms(total(|r| r.explain))
@@ -206,8 +305,13 @@ fn main() {
             ms(r.explain)
         );
     }
+    let generated_agree = bench_info_heavy(rounds, &filter, &verdict_only, &explained);
     if agree != rows.len() {
         eprintln!("{} files disagree with the manifest", rows.len() - agree);
+        std::process::exit(1);
+    }
+    if !generated_agree {
+        eprintln!("a generated history got the wrong verdict");
         std::process::exit(1);
     }
 }
