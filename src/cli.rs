@@ -28,7 +28,8 @@ pub enum Command {
     /// List the models a scenario can name.
     Models,
     /// Measure the engine on this machine: the W1/W2/W3 workloads against a hand-written
-    /// baseline loop (under a minute; `--quick` takes a second).
+    /// baseline loop, and W4, a raft-kv cluster at 1,000 operations per simulated second, as a
+    /// real-time ratio (under a minute; `--quick` takes a second).
     Bench(BenchArgs),
     /// Check a recorded history (dsim JSON lines or Jepsen EDN) for linearizability.
     Check(CheckArgs),

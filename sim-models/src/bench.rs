@@ -15,6 +15,13 @@
 //!   it (cancel and set) on every heartbeat. One simulated hour.
 //! * **W3, deep queue**: the W1 mesh with N = 100 where every node sends 10,000 messages at
 //!   the start, so 1,000,000 events are pending throughout; 10 M deliveries.
+//! * **W4, raft-kv**: five `raft-kv` replicas and four open-loop `kv-client`s of 250
+//!   operations per second each — 1,000 operations per simulated second — built from a
+//!   scenario file ([`raft_kv_scenario`]) through the scenario parser, with the trace at
+//!   `summary`. The clients are held (paused) for the first simulated second, while the
+//!   replicas elect a leader, then run for 60 simulated seconds. The figure is the
+//!   real-time ratio: simulated seconds per wall-clock second (target ≥ 500×). The
+//!   linearizability check of the history runs after the timed part and is timed on its own.
 //!
 //! The baseline for W1 and W3 is the smallest loop that does the same work: a
 //! `BinaryHeap<Reverse<(time, seq, from, to)>>` and one `ChaCha8Rng` drawing the target and
@@ -36,6 +43,9 @@ use sim_core::{
     Clock, Ctx, Duration, DurationDist, Labeled, Limits, MemoryStats, NetworkConfig, Node, NodeId,
     Protocol, SimBuilder, SimRng, SimTime, Simulation, TimerId, TraceLevel,
 };
+
+use crate::scenario::{Overrides, Scenario};
+use crate::world::World;
 
 /// The seed every benchmark run uses (the figures do not depend on it in any meaningful way).
 pub const SEED: u64 = 0x00D5_1BE7;
@@ -61,6 +71,11 @@ const HEARTBEAT_RUN: Duration = Duration::from_secs(3600);
 /// Nodes of W2 (one leader, four followers).
 const HEARTBEAT_NODES: u32 = 5;
 
+/// Simulated length of W4 at full scale, after its warm-up.
+const RAFT_RUN: Duration = Duration::from_secs(60);
+/// W4's warm-up: the clients are held while the replicas elect a leader.
+const RAFT_WARMUP: Duration = Duration::from_secs(1);
+
 /// Target for W1 with the trace off: at least this fraction of the baseline's rate.
 pub const TARGET_RATIO_OFF: f64 = 0.5;
 /// Target for W1 with the full trace: at least this fraction of the baseline's rate.
@@ -69,6 +84,8 @@ pub const TARGET_RATIO_FULL: f64 = 0.25;
 pub const TARGET_DEEP_RATE: f64 = 3e6;
 /// Target for W3: at most this many bytes of engine memory per pending event.
 pub const TARGET_BYTES_PER_PENDING: f64 = 48.0;
+/// Target for W4: at least this many simulated seconds per wall-clock second.
+pub const TARGET_REAL_TIME: f64 = 500.0;
 
 // ----- the protocol --------------------------------------------------------------------------
 
@@ -271,6 +288,57 @@ pub fn heartbeat(duration: Duration) -> Simulation<Bench> {
     b.build().expect("the heartbeat configuration is valid")
 }
 
+/// The W4 scenario: five raft-kv replicas (default options: ReadIndex reads, snapshots every
+/// 1,000 entries), four open-loop clients of 250 operations a second over five keys, 1–5 ms
+/// links, the trace at `summary`; the clients are paused for the warm-up second and then run
+/// for `run`.
+pub fn raft_kv_scenario(run: Duration) -> String {
+    let warmup_ms = RAFT_WARMUP.0 / 1_000_000;
+    let end_ms = (RAFT_WARMUP.0 + run.0) / 1_000_000;
+    format!(
+        r#"name = "bench/raft-kv"
+description = "W4: five raft-kv replicas serving 1,000 client operations per simulated second."
+seed = {SEED}
+duration = "{end_ms}ms"
+trace = "summary"
+
+[network]
+latency = "uniform(1ms, 5ms)"
+
+[[cluster]]
+name = "kv"
+model = "raft-kv"
+nodes = 5
+
+[[cluster]]
+name = "c"
+model = "kv-client"
+nodes = 4
+target = "kv"
+rate = 250
+
+# The clients wait while the replicas elect a leader.
+[[faults]]
+at = "0s"
+pause = "c"
+
+[[faults]]
+at = "{warmup_ms}ms"
+resume = "c"
+"#
+    )
+}
+
+/// The W4 simulation, built from [`raft_kv_scenario`] by the scenario parser.
+pub fn raft_kv(run: Duration) -> Simulation<World> {
+    let text = raft_kv_scenario(run);
+    let scenario = Scenario::parse(std::path::Path::new("bench/raft-kv.toml"), &text)
+        .expect("the W4 scenario is valid");
+    scenario
+        .build(&Overrides::default())
+        .expect("the W4 scenario builds")
+}
+
 // ----- the baseline ----------------------------------------------------------------------------
 
 /// What the baseline loop did.
@@ -373,6 +441,10 @@ impl Scale {
         (n / self.divisor.max(1)).max(1)
     }
 
+    fn raft_run(self) -> Duration {
+        Duration(RAFT_RUN.0 / self.divisor.max(1))
+    }
+
     fn heartbeat_run(self) -> Duration {
         // A whole number of heartbeat periods, at least one.
         let periods = (HEARTBEAT_RUN.0 / HEARTBEAT.0 / self.divisor.max(1)).max(1);
@@ -393,16 +465,19 @@ pub enum Workload {
     Heartbeat,
     /// W3: the N = 100 mesh with 1,000,000 messages pending.
     DeepQueue,
+    /// W4: five raft-kv replicas, 1,000 client operations per simulated second.
+    RaftKv,
 }
 
 impl Workload {
     /// Every workload, in report order.
-    pub const ALL: [Workload; 5] = [
+    pub const ALL: [Workload; 6] = [
         Workload::MeshSmall,
         Workload::MeshLarge,
         Workload::MeshFullTrace,
         Workload::Heartbeat,
         Workload::DeepQueue,
+        Workload::RaftKv,
     ];
 
     /// Short id for JSON (`w1-n5`, …).
@@ -413,6 +488,7 @@ impl Workload {
             Workload::MeshFullTrace => "w1-n5-full-trace",
             Workload::Heartbeat => "w2-heartbeat",
             Workload::DeepQueue => "w3-deep-queue",
+            Workload::RaftKv => "w4-raft-kv",
         }
     }
 
@@ -423,6 +499,7 @@ impl Workload {
             Workload::MeshLarge => "W1 mesh N=100",
             Workload::Heartbeat => "W2 heartbeat 5 nodes",
             Workload::DeepQueue => "W3 deep queue N=100",
+            Workload::RaftKv => "W4 raft-kv 1,000 ops/s",
         }
     }
 
@@ -430,6 +507,7 @@ impl Workload {
     pub fn trace_level(self) -> TraceLevel {
         match self {
             Workload::MeshFullTrace => TraceLevel::Full,
+            Workload::RaftKv => TraceLevel::Summary,
             _ => TraceLevel::Off,
         }
     }
@@ -440,7 +518,7 @@ impl Workload {
             Workload::MeshSmall | Workload::MeshFullTrace => Some((5, 1)),
             Workload::MeshLarge => Some((100, 1)),
             Workload::DeepQueue => Some((DEEP_NODES, scale.count(DEEP_PER_NODE))),
-            Workload::Heartbeat => None,
+            Workload::Heartbeat | Workload::RaftKv => None,
         }
     }
 
@@ -451,10 +529,16 @@ impl Workload {
             Workload::MeshFullTrace => ">= 0.25x baseline",
             Workload::Heartbeat => "-",
             Workload::DeepQueue => ">= 3 M/s, <= 48 B/pending",
+            Workload::RaftKv => ">= 500x real time",
         }
     }
 
-    /// Builds this workload's simulation at `scale`.
+    /// Whether simulated time is what the workload is about (its real-time ratio is shown).
+    fn timed(self) -> bool {
+        matches!(self, Workload::Heartbeat | Workload::RaftKv)
+    }
+
+    /// Builds this workload's simulation at `scale` (every workload but W4).
     fn build(self, scale: Scale) -> Simulation<Bench> {
         match self.mesh_shape(scale) {
             Some((nodes, per_node)) => {
@@ -489,6 +573,14 @@ pub struct BenchResult {
     pub wall_secs: f64,
     /// Events per wall-clock second.
     pub events_per_sec: f64,
+    /// Simulated seconds per wall-clock second (W2, W4).
+    pub real_time_ratio: Option<f64>,
+    /// Client operations completed — answered ok or fail (W4).
+    pub ops_completed: Option<u64>,
+    /// The linearizability verdict on the clients' history (W4).
+    pub linearizability: Option<String>,
+    /// Wall-clock seconds the linearizability check took, measured apart from the run (W4).
+    pub check_secs: Option<f64>,
     /// The baseline loop's deliveries per second on the same work (mesh workloads).
     pub baseline_per_sec: Option<f64>,
     /// `events_per_sec / baseline_per_sec`.
@@ -538,6 +630,9 @@ struct EngineRun {
 }
 
 fn run_engine(w: Workload, scale: Scale) -> EngineRun {
+    if w == Workload::RaftKv {
+        return run_raft_kv(scale).0;
+    }
     let mut sim = w.build(scale);
     // Setup, not timed: the start events at time 0 (the initial sends).
     sim.run_until(SimTime::ZERO);
@@ -557,12 +652,47 @@ fn run_engine(w: Workload, scale: Scale) -> EngineRun {
     }
 }
 
+/// Times one W4 run and returns it with its finished simulation (for the history).
+fn run_raft_kv(scale: Scale) -> (EngineRun, Simulation<World>) {
+    let mut sim = raft_kv(scale.raft_run());
+    // Setup, not timed: the start events at time 0.
+    sim.run_until(SimTime::ZERO);
+    let events_before = sim.events();
+    let delivered_before = sim.message_stats().delivered;
+    let start = wall_clock();
+    sim.run();
+    let wall_secs = start.elapsed().as_secs_f64();
+    let run = EngineRun {
+        events: sim.events() - events_before,
+        deliveries: sim.message_stats().delivered - delivered_before,
+        wall_secs,
+        nodes: sim.node_count(),
+        simulated_secs: sim.now().as_secs_f64(),
+        memory: sim.memory_stats(),
+        trace_hash: sim.trace().hash().to_string(),
+    };
+    (run, sim)
+}
+
+/// W4's client operations answered (ok or fail), its linearizability verdict, and the
+/// wall-clock seconds the check took.
+fn check_raft_kv(sim: &Simulation<World>) -> (u64, String, f64) {
+    let nodes: Vec<NodeId> = (0..sim.node_count() as u32).map(NodeId).collect();
+    let counts = sim.history().counts(&nodes);
+    let start = wall_clock();
+    let checked = crate::run::check_linearizability(sim);
+    let secs = start.elapsed().as_secs_f64();
+    let verdict = checked.map_or_else(|| "nothing to check".to_owned(), |(v, _)| v.to_string());
+    (counts.ok + counts.fail, verdict, secs)
+}
+
 /// Runs one workload at `scale` and measures it (and, for mesh workloads, the baseline loop
 /// on the same work), keeping the fastest of `scale.repeats` runs of each.
 pub fn run_workload(w: Workload, scale: Scale) -> BenchResult {
     let shape = w.mesh_shape(scale);
     let mut best: Option<EngineRun> = None;
     let mut best_baseline: Option<BaselineRun> = None;
+    let mut checked: Option<(u64, String, f64)> = None;
     for rep in 0..scale.repeats.max(1) {
         if let Some((nodes, per_node)) = shape
             && (rep == 0 || w != Workload::DeepQueue)
@@ -572,7 +702,16 @@ pub fn run_workload(w: Workload, scale: Scale) -> BenchResult {
                 best_baseline = Some(b);
             }
         }
-        let run = run_engine(w, scale);
+        let run = if w == Workload::RaftKv {
+            // Every repeat is the same run: check the history of the last one.
+            let (run, sim) = run_raft_kv(scale);
+            if rep + 1 == scale.repeats.max(1) {
+                checked = Some(check_raft_kv(&sim));
+            }
+            run
+        } else {
+            run_engine(w, scale)
+        };
         if best.as_ref().is_none_or(|x| run.wall_secs < x.wall_secs) {
             best = Some(run);
         }
@@ -585,6 +724,13 @@ pub fn run_workload(w: Workload, scale: Scale) -> BenchResult {
     let ratio = baseline_per_sec.map(|b| if b > 0.0 { events_per_sec / b } else { 0.0 });
     let memory = run.memory;
     let bytes_per_pending = memory.bytes_per_pending();
+    let real_time_ratio = w.timed().then(|| {
+        if run.wall_secs > 0.0 {
+            run.simulated_secs / run.wall_secs
+        } else {
+            0.0
+        }
+    });
     let pass = match w {
         Workload::MeshSmall | Workload::MeshLarge => ratio.map(|r| r >= TARGET_RATIO_OFF),
         Workload::MeshFullTrace => ratio.map(|r| r >= TARGET_RATIO_FULL),
@@ -592,6 +738,11 @@ pub fn run_workload(w: Workload, scale: Scale) -> BenchResult {
         Workload::DeepQueue => Some(
             events_per_sec >= TARGET_DEEP_RATE && bytes_per_pending <= TARGET_BYTES_PER_PENDING,
         ),
+        Workload::RaftKv => real_time_ratio.map(|r| r >= TARGET_REAL_TIME),
+    };
+    let (ops_completed, linearizability, check_secs) = match checked {
+        Some((ops, verdict, secs)) => (Some(ops), Some(verdict), Some(secs)),
+        None => (None, None, None),
     };
     BenchResult {
         id: w.id(),
@@ -604,6 +755,10 @@ pub fn run_workload(w: Workload, scale: Scale) -> BenchResult {
         simulated_secs: run.simulated_secs,
         wall_secs: run.wall_secs,
         events_per_sec,
+        real_time_ratio,
+        ops_completed,
+        linearizability,
+        check_secs,
         baseline_per_sec,
         ratio,
         target: w.target(),
@@ -639,6 +794,7 @@ pub fn table(report: &Report) -> String {
         "events",
         "wall s",
         "M ev/s",
+        "x real",
         "baseline M/s",
         "ratio",
         "target",
@@ -647,9 +803,9 @@ pub fn table(report: &Report) -> String {
     ];
     // Columns holding numbers are right-aligned.
     let right = [
-        false, false, true, true, true, true, true, true, false, false, true,
+        false, false, true, true, true, true, true, true, true, false, false, true,
     ];
-    let rows: Vec<[String; 11]> = report
+    let rows: Vec<[String; 12]> = report
         .results
         .iter()
         .map(|r| {
@@ -669,6 +825,8 @@ pub fn table(report: &Report) -> String {
                 thousands(r.events),
                 format!("{:.3}", r.wall_secs),
                 format!("{:.2}", r.events_per_sec / 1e6),
+                r.real_time_ratio
+                    .map_or("-".to_owned(), |x| thousands(x.round() as u64)),
                 r.baseline_per_sec
                     .map_or("-".to_owned(), |b| format!("{:.2}", b / 1e6)),
                 r.ratio.map_or("-".to_owned(), |x| format!("{x:.3}")),
@@ -720,10 +878,11 @@ pub fn table(report: &Report) -> String {
     }
     let _ = writeln!(
         out,
-        "\npending: messages kept in flight. events: handled after setup (W1, W3: deliveries; W2 \
-         also counts timers). Fastest of {} run(s){}.\nbaseline: a BinaryHeap + ChaCha8 loop \
-         doing the same deliveries. B/pending: engine memory (queue with the messages in it, \
-         timers; allocated) per pending event, shown for deep queues. Targets are informational.",
+        "\npending: messages kept in flight. events: handled after setup (W1, W3: deliveries; W2, \
+         W4 also count timers). x real: simulated seconds per wall-clock second. Fastest of {} \
+         run(s){}.\nbaseline: a BinaryHeap + ChaCha8 loop doing the same deliveries. B/pending: \
+         engine memory (queue with the messages in it, timers; allocated) per pending event, \
+         shown for deep queues. Targets are informational.",
         report.scale.repeats.max(1),
         if report.scale.divisor > 1 {
             format!(", every count divided by {}", report.scale.divisor)
@@ -731,6 +890,22 @@ pub fn table(report: &Report) -> String {
             String::new()
         },
     );
+    for r in &report.results {
+        if let (Some(ops), Some(verdict), Some(secs)) =
+            (r.ops_completed, &r.linearizability, r.check_secs)
+        {
+            let active = (r.simulated_secs - RAFT_WARMUP.as_secs_f64()).max(f64::MIN_POSITIVE);
+            let _ = writeln!(
+                out,
+                "{}: {} client operations completed in the {active:.1} simulated s after the \
+                 warm-up ({:.0} per s); linearizability check of the history: {verdict}, \
+                 {secs:.3} s wall (not included above).",
+                r.name,
+                thousands(ops),
+                ops as f64 / active,
+            );
+        }
+    }
     out
 }
 
@@ -817,6 +992,25 @@ mod tests {
     }
 
     #[test]
+    fn raft_kv_workload_serves_a_thousand_operations_per_second_linearizably() {
+        let scale = Scale {
+            divisor: 30,
+            repeats: 1,
+        };
+        let r = run_workload(Workload::RaftKv, scale);
+        // One warm-up second, then two.
+        assert_eq!(r.simulated_secs, 3.0, "{r:?}");
+        let ops = r.ops_completed.expect("W4 counts operations");
+        assert!((1_800..=2_200).contains(&ops), "{ops} operations in 2 s");
+        assert_eq!(r.linearizability.as_deref(), Some("linearizable"));
+        assert!(r.check_secs.is_some() && r.real_time_ratio.is_some());
+        assert!(r.pass.is_some());
+        let sim = raft_kv(scale.raft_run());
+        assert_eq!(sim.trace().level(), TraceLevel::Summary);
+        assert_eq!(sim.node_count(), 9);
+    }
+
+    #[test]
     fn baseline_does_the_same_amount_of_work() {
         let b = baseline(5, 1, 1_000);
         assert_eq!(b.deliveries, 1_000);
@@ -838,7 +1032,7 @@ mod tests {
             divisor: 100_000,
             repeats: 1,
         };
-        let results = [Workload::MeshSmall, Workload::Heartbeat]
+        let results = [Workload::MeshSmall, Workload::Heartbeat, Workload::RaftKv]
             .iter()
             .map(|&w| run_workload(w, scale))
             .collect();
@@ -847,6 +1041,11 @@ mod tests {
         assert!(lines[0].starts_with("workload"), "{text}");
         assert!(lines[2].starts_with("W1 mesh N=5"), "{text}");
         assert!(lines[3].starts_with("W2 heartbeat"), "{text}");
-        assert!(lines[4].is_empty(), "{text}");
+        assert!(lines[4].starts_with("W4 raft-kv"), "{text}");
+        assert!(lines[5].is_empty(), "{text}");
+        assert!(
+            text.contains("linearizability check of the history: linearizable"),
+            "{text}"
+        );
     }
 }

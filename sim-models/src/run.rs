@@ -217,8 +217,10 @@ pub fn summarize(scenario: &Scenario, sim: &Simulation<World>) -> RunSummary {
     }
 }
 
-/// Checks the run's read / write / cas operations as per-key registers that start empty.
-fn check_linearizability(sim: &Simulation<World>) -> Option<(lin::Verdict, Linearizability)> {
+/// Checks the run's read / write / cas operations as per-key registers that start empty, with
+/// a budget of a million search steps per key. `None` when there is nothing to check.
+/// [`summarize`] calls it; benchmarks call it alone to time it.
+pub fn check_linearizability(sim: &Simulation<World>) -> Option<(lin::Verdict, Linearizability)> {
     // The checker leaves out by itself the unknown-outcome writes whose value nobody saw.
     let history = lin::from_sim_history(sim.history());
     if history.ops.is_empty() {

@@ -1,5 +1,7 @@
-//! `dsim bench`: the engine benchmarks, run from the installed binary so anyone can measure
-//! their own machine. The same workloads as `cargo bench` (`sim_models::bench`).
+//! `dsim bench`: the engine benchmarks (W1–W3) and the raft-kv benchmark (W4: simulated
+//! seconds per wall-clock second at 1,000 client operations per second, and the time of the
+//! linearizability check), run from the installed binary so anyone can measure their own
+//! machine. The same workloads as `cargo bench` (`sim_models::bench`).
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
