@@ -55,7 +55,12 @@ impl Clock {
     /// The local reading at true time `now`.
     pub fn local(&self, now: SimTime) -> LocalTime {
         let elapsed = i128::from(now.0.saturating_sub(self.anchor_true));
-        let scaled = elapsed * (PPB + i128::from(self.drift_ppb)) / PPB;
+        // Without drift the scaling is the identity (and a 128-bit division is slow).
+        let scaled = if self.drift_ppb == 0 {
+            elapsed
+        } else {
+            elapsed * (PPB + i128::from(self.drift_ppb)) / PPB
+        };
         let reading = i128::from(self.anchor_local) + scaled;
         LocalTime(reading.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
     }
@@ -63,6 +68,9 @@ impl Clock {
     /// The true time that passes while this clock's oscillator counts `local` nanoseconds
     /// (rounded up, so a timer never fires before its local deadline).
     pub fn true_duration(&self, local: Duration) -> Duration {
+        if self.drift_ppb == 0 {
+            return local;
+        }
         let rate = PPB + i128::from(self.drift_ppb);
         let d = (i128::from(local.0) * PPB + rate - 1) / rate;
         Duration(d.clamp(0, i128::from(u64::MAX)) as u64)

@@ -1205,10 +1205,14 @@ impl<P: Protocol> Core<P> {
 
     pub(crate) fn annotate(&mut self, node: NodeId, key: &'static str, value: String) {
         let state = &mut self.nodes[node.index()];
-        if state.annotations.get(key) == Some(&value) {
-            return;
+        match state.annotations.get_mut(key) {
+            Some(current) if *current == value => return,
+            // Reuses the old value's buffer.
+            Some(current) => current.clone_from(&value),
+            None => {
+                state.annotations.insert(key, value.clone());
+            }
         }
-        state.annotations.insert(key, value.clone());
         self.record(TraceKind::Annotate { node, key, value });
     }
 

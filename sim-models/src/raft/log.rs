@@ -75,10 +75,11 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// A 64-bit FNV-1a digest of the entry (term, index and command), for the invariant checker
-    /// to compare entries cheaply. Deterministic across runs and machines.
+    /// A 64-bit digest of the entry (term, index and command), for the invariant checker to
+    /// compare entries cheaply: a word at a time, multiply-and-rotate, then the SplitMix64
+    /// finaliser. Deterministic across runs and machines.
     pub fn digest(&self) -> u64 {
-        let mut h = Fnv::new();
+        let mut h = Digest::new();
         h.u64(self.term);
         h.u64(self.index);
         match &self.command {
@@ -130,34 +131,64 @@ impl Entry {
                 h.u64(*renewed_at);
             }
         }
-        h.0
+        h.finish()
     }
 }
 
-struct Fnv(u64);
+/// The digest's state (see [`Entry::digest`]).
+struct Digest(u64);
 
-impl Fnv {
+impl Digest {
     fn new() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
+        Digest(0xcbf2_9ce4_8422_2325)
     }
+
     fn u64(&mut self, v: u64) {
-        self.bytes(&v.to_le_bytes());
+        self.0 = (self.0 ^ v)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29);
     }
+
     fn str(&mut self, s: &str) {
         self.u64(s.len() as u64);
-        self.bytes(s.as_bytes());
-    }
-    fn bytes(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        for chunk in s.as_bytes().chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.u64(u64::from_le_bytes(word));
         }
+    }
+
+    fn finish(&self) -> u64 {
+        let mut x = self.0;
+        x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        x ^ (x >> 31)
     }
 }
 
 /// The storage key of the entry at `index`.
 pub fn entry_key(index: u64) -> String {
-    format!("{LOG_PREFIX}{index:020}")
+    EntryKey::new(index).as_str().to_owned()
+}
+
+/// An entry's storage key, `log/` and the index in 20 zero-padded digits, built on the stack
+/// (the log writes and deletes one per entry).
+struct EntryKey([u8; 24]);
+
+impl EntryKey {
+    fn new(mut index: u64) -> Self {
+        let mut key = *b"log/00000000000000000000";
+        for digit in key[LOG_PREFIX.len()..].iter_mut().rev() {
+            *digit = b'0' + (index % 10) as u8;
+            index /= 10;
+        }
+        EntryKey(key)
+    }
+
+    fn as_str(&self) -> &str {
+        // Only ASCII digits and the prefix are ever written.
+        std::str::from_utf8(&self.0).unwrap_or(LOG_PREFIX)
+    }
 }
 
 /// The prefix of every log-entry key.
@@ -261,11 +292,18 @@ impl RaftLog {
     /// Up to `max` entries from `from` on (fewer at the end of the log; none if `from` is
     /// compacted).
     pub fn entries_from(&self, from: u64, max: usize) -> Vec<Entry> {
+        let tail = self.tail_from(from);
+        tail[..max.min(tail.len())].to_vec()
+    }
+
+    /// The entries from `from` to the end, borrowed (empty if `from` is compacted or past the
+    /// end).
+    pub fn tail_from(&self, from: u64) -> &[Entry] {
         let Some(offset) = from.checked_sub(self.snapshot_index + 1) else {
-            return Vec::new();
+            return &[];
         };
         let start = usize::try_from(offset).unwrap_or(usize::MAX);
-        self.entries.iter().skip(start).take(max).cloned().collect()
+        self.entries.get(start..).unwrap_or(&[])
     }
 
     /// The first index of the run of entries with `term` that contains `index` (for a
@@ -295,7 +333,10 @@ impl RaftLog {
     /// Appends `entry` (a leader's new entry, whose index must be `last_index + 1`).
     pub fn append(&mut self, entry: Entry, storage: &mut Storage<Durable>) {
         debug_assert_eq!(entry.index, self.last_index() + 1);
-        storage.put(&entry_key(entry.index), Durable::RaftEntry(entry.clone()));
+        storage.put(
+            EntryKey::new(entry.index).as_str(),
+            Durable::RaftEntry(entry.clone()),
+        );
         self.entries.push(entry);
     }
 
@@ -336,7 +377,7 @@ impl RaftLog {
     /// Removes the entries from `index` on.
     pub fn truncate_from(&mut self, index: u64, storage: &mut Storage<Durable>) {
         for i in index.max(self.snapshot_index + 1)..=self.last_index() {
-            storage.delete(&entry_key(i));
+            storage.delete(EntryKey::new(i).as_str());
         }
         let keep = index.saturating_sub(self.snapshot_index + 1);
         self.entries
@@ -352,7 +393,7 @@ impl RaftLog {
         }
         if self.term_at(index) == Some(term) {
             for i in self.snapshot_index + 1..=index {
-                storage.delete(&entry_key(i));
+                storage.delete(EntryKey::new(i).as_str());
             }
             let drop = usize::try_from(index - self.snapshot_index).unwrap_or(usize::MAX);
             self.entries.drain(..drop.min(self.entries.len()));
@@ -388,6 +429,17 @@ mod tests {
             log.append(noop(t, i as u64 + 1), storage);
         }
         log
+    }
+
+    #[test]
+    fn entry_keys_are_zero_padded_so_key_order_is_index_order() {
+        assert_eq!(entry_key(0), "log/00000000000000000000");
+        assert_eq!(entry_key(1234), "log/00000000000000001234");
+        assert_eq!(entry_key(u64::MAX), format!("log/{}", u64::MAX));
+        assert_eq!(
+            entry_key(987_654_321),
+            format!("{LOG_PREFIX}{:020}", 987_654_321)
+        );
     }
 
     #[test]

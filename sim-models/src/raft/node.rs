@@ -102,6 +102,29 @@ pub enum CommitDecision {
     HeldOldTerm(u64),
 }
 
+/// Clusters up to this size count votes and match indexes in stack arrays.
+const SMALL_CLUSTER: usize = 16;
+
+/// Collects `values` and then `last` into `small` when they fit, else into `large`: no
+/// allocation for the usual cluster sizes.
+fn gather<'a>(
+    values: impl ExactSizeIterator<Item = u64>,
+    last: u64,
+    small: &'a mut [u64; SMALL_CLUSTER],
+    large: &'a mut Vec<u64>,
+) -> &'a mut [u64] {
+    let n = values.len() + 1;
+    if n <= SMALL_CLUSTER {
+        for (slot, v) in small.iter_mut().zip(values.chain([last])) {
+            *slot = v;
+        }
+        &mut small[..n]
+    } else {
+        large.extend(values.chain([last]));
+        large
+    }
+}
+
 /// The commit rule (Figure 2, "Rules for Servers", Leaders, last bullet): the highest index `N`
 /// stored on a majority (`matched` holds every server's match index, the leader's own
 /// included) with `N > commit` and `log[N].term == term`. [`CommitRule::AnyTerm`] drops the
@@ -113,7 +136,16 @@ pub fn commit_decision(
     term: u64,
     commit: u64,
 ) -> CommitDecision {
-    let mut m = matched.to_vec();
+    let mut small = [0u64; SMALL_CLUSTER];
+    let mut large = Vec::new();
+    let m: &mut [u64] = match small.get_mut(..matched.len()) {
+        Some(m) => m,
+        None => {
+            large.resize(matched.len(), 0);
+            &mut large
+        }
+    };
+    m.copy_from_slice(matched);
     m.sort_unstable_by(|a, b| b.cmp(a));
     let majority = m.len() / 2 + 1;
     let Some(&n) = m.get(majority - 1) else {
@@ -278,7 +310,7 @@ impl RaftNode {
         if ctx.storage().has_unsynced() {
             ctx.storage().sync();
         }
-        for (to, msg) in std::mem::take(&mut self.outbox) {
+        for (to, msg) in self.outbox.drain(..) {
             ctx.send(to, msg);
         }
     }
@@ -909,8 +941,8 @@ impl RaftNode {
         }
         if let Some(first) = merge.appended_from {
             let prev = self.log.term_at(first - 1).unwrap_or(0);
-            let added = self.log.entries_from(first, usize::MAX);
-            let check = self.observer.borrow_mut().appended(self.me, prev, &added);
+            let added = self.log.tail_from(first);
+            let check = self.observer.borrow_mut().appended(self.me, prev, added);
             Self::report(ctx, check);
             ctx.annotate("log", self.log.last_index());
         }
@@ -1033,11 +1065,14 @@ impl RaftNode {
         if self.role != Role::Leader {
             return;
         }
-        let mut matched: Vec<u64> = self.progress.values().map(|p| p.matched).collect();
-        matched.push(self.log.last_index());
+        let mut small = [0u64; SMALL_CLUSTER];
+        let mut large = Vec::new();
+        let own = self.log.last_index();
+        let all = self.progress.values().map(|p| p.matched);
+        let matched = gather(all, own, &mut small, &mut large);
         match commit_decision(
             self.config.commit_rule,
-            &matched,
+            &*matched,
             &self.log,
             self.term,
             self.commit,
@@ -1057,18 +1092,11 @@ impl RaftNode {
         if new <= self.commit {
             return;
         }
-        let from = self.commit + 1;
-        let mut checks = Vec::new();
-        {
-            let mut observer = self.observer.borrow_mut();
-            for i in from..=new {
-                if let Some(e) = self.log.get(i) {
-                    checks.push(observer.committed(self.me, e));
-                }
+        for i in self.commit + 1..=new {
+            if let Some(e) = self.log.get(i) {
+                let check = self.observer.borrow_mut().committed(self.me, e);
+                Self::report(ctx, check);
             }
-        }
-        for check in checks {
-            Self::report(ctx, check);
         }
         self.commit = new;
         ctx.annotate("commit", new);
@@ -1208,20 +1236,33 @@ impl RaftNode {
         if self.reads.is_empty() || self.role != Role::Leader {
             return;
         }
-        let majority = self.majority();
-        let progress = &self.progress;
-        let confirmed =
-            |round: u64| 1 + progress.values().filter(|p| p.round >= round).count() >= majority;
+        // The latest heartbeat round a majority (the leader included) has answered: a read
+        // whose round is at most this is confirmed.
+        let quorum_round = {
+            let mut small = [0u64; SMALL_CLUSTER];
+            let mut large = Vec::new();
+            let all = self.progress.values().map(|p| p.round);
+            let rounds = gather(all, u64::MAX, &mut small, &mut large);
+            rounds.sort_unstable_by(|a, b| b.cmp(a));
+            rounds.get(self.majority() - 1).copied().unwrap_or(0)
+        };
+        let confirmed = |round: u64| round <= quorum_round;
         let applied = self.applied;
-        let (ready, waiting): (Vec<PendingRead>, Vec<PendingRead>) =
-            std::mem::take(&mut self.reads)
-                .into_iter()
-                .partition(|r| applied >= r.read_index && confirmed(r.round));
-        self.reads = waiting;
-        for r in ready {
-            let value = self.kv.get(r.key);
-            self.reply_done(r.client, r.seq, OpResult::Kv(KvResult::Value(value)));
-        }
+        let kv = &self.kv;
+        let outbox = &mut self.outbox;
+        // Ready reads are answered in the order they arrived; the rest keep theirs.
+        self.reads.retain(|r| {
+            if applied < r.read_index || !confirmed(r.round) {
+                return true;
+            }
+            let value = kv.get(r.key);
+            let reply = KvMsg::Reply {
+                seq: r.seq,
+                outcome: KvOutcome::Done(KvResult::Value(value)),
+            };
+            outbox.push((r.client, Msg::Kv(Box::new(reply))));
+            false
+        });
     }
 
     fn step(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, msg: RaftMsg) {
