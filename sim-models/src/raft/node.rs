@@ -1094,7 +1094,7 @@ impl RaftNode {
         }
         for i in self.commit + 1..=new {
             if let Some(e) = self.log.get(i) {
-                let check = self.observer.borrow_mut().committed(self.me, e);
+                let check = self.observer.borrow_mut().committed(self.me, self.term, e);
                 Self::report(ctx, check);
             }
         }
@@ -1121,7 +1121,10 @@ impl RaftNode {
                 break;
             };
             self.applied = i;
-            let check = self.observer.borrow_mut().applied(self.me, &entry);
+            let check = self
+                .observer
+                .borrow_mut()
+                .applied(self.me, self.term, &entry);
             Self::report(ctx, check);
             match entry.command {
                 Command::Noop => {}

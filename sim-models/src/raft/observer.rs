@@ -20,9 +20,13 @@
 //!   the entry before it. If every server that appends (index, term) agrees on both, then by
 //!   induction on the index any two logs sharing (index, term) share their whole prefix. The
 //!   terms along one log must also never decrease.
-//! * **Leader Completeness** (a leader holds every entry committed before its term): the
-//!   committed prefix as (term, digest) per index; a new leader's log must hold its last
-//!   entry (Log Matching then gives the rest of the prefix).
+//! * **Leader Completeness** (a leader holds every entry committed in an earlier term): the
+//!   committed prefix as (term, digest) per index, with the term in which each index was
+//!   first reported committed (the committing leader's term); a new leader of term `T` must
+//!   hold the last index committed in a term before `T` (Log Matching then gives the prefix
+//!   below it). Entries committed in `T` or later say nothing about a leader of `T`: a
+//!   candidate can win an old term after a newer one has committed entries (its vote replies
+//!   were delayed), and its log then lacks them — safely, since it can no longer commit.
 //! * **State Machine Safety** (no two servers apply different entries at one index): every
 //!   commit and every apply is compared with the committed prefix, and a snapshot's last
 //!   (index, term) with the entry committed there.
@@ -57,9 +61,13 @@ struct Appended {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Committed {
+    /// The entry's term.
     term: u64,
     digest: u64,
+    /// The node that first reported it committed.
     node: NodeId,
+    /// That node's current term then: the term the entry was committed in.
+    in_term: u64,
 }
 
 /// Ghost state of one Raft cluster.
@@ -138,12 +146,14 @@ impl RaftObserver {
             return self.breach(msg);
         }
         self.leaders.insert(term, node);
-        let Some(last) = self.committed.last().copied() else {
+        // The last index committed in an earlier term: the leader must hold it.
+        let Some(at) = self.committed.iter().rposition(|c| c.in_term < term) else {
             return Ok(());
         };
-        let index = self.committed.len() as u64;
+        let last = self.committed[at];
+        let index = at as u64 + 1;
         if index < log.snapshot_index() {
-            // The leader's snapshot covers the committed prefix.
+            // The leader's snapshot covers it.
             return Ok(());
         }
         let has = log.get(index).map(|e| (e.term, e.digest())).or_else(|| {
@@ -151,10 +161,11 @@ impl RaftObserver {
         });
         if has.map(|(t, _)| t) != Some(last.term) || has.map(|(_, d)| d) != Some(last.digest) {
             let msg = format!(
-                "Leader Completeness: {} became leader of term {term} without the entry committed at index {index} (term {}, committed by {}); its log ends at index {} term {}",
+                "Leader Completeness: {} became leader of term {term} without the entry committed at index {index} (term {}, committed by {} in term {}); its log ends at index {} term {}",
                 self.name(node),
                 last.term,
                 self.name(last.node),
+                last.in_term,
                 log.last_index(),
                 log.last_term()
             );
@@ -243,21 +254,21 @@ impl RaftObserver {
         Ok(())
     }
 
-    /// `node` committed `entry` (reported in index order).
-    pub fn committed(&mut self, node: NodeId, entry: &Entry) -> Check {
-        self.agree_and_follow(node, entry, "committed")
+    /// `node`, whose current term is `term`, committed `entry` (reported in index order).
+    pub fn committed(&mut self, node: NodeId, term: u64, entry: &Entry) -> Check {
+        self.agree_and_follow(node, term, entry, "committed")
     }
 
-    /// `node` applied `entry` to its state machine.
-    pub fn applied(&mut self, node: NodeId, entry: &Entry) -> Check {
-        self.agree_and_follow(node, entry, "applied")
+    /// `node`, whose current term is `term`, applied `entry` to its state machine.
+    pub fn applied(&mut self, node: NodeId, term: u64, entry: &Entry) -> Check {
+        self.agree_and_follow(node, term, entry, "applied")
     }
 
     /// Checks `entry` against the committed prefix; if it extends the prefix, applies it to the
     /// committed state.
-    fn agree_and_follow(&mut self, node: NodeId, entry: &Entry, verb: &str) -> Check {
+    fn agree_and_follow(&mut self, node: NodeId, term: u64, entry: &Entry, verb: &str) -> Check {
         let before = self.committed.len();
-        self.agree(node, entry.index, entry.term, entry.digest(), verb)?;
+        self.agree(node, term, entry, verb)?;
         if self.committed.len() > before {
             self.follow(entry);
         }
@@ -307,7 +318,8 @@ impl RaftObserver {
         }
     }
 
-    fn agree(&mut self, node: NodeId, index: u64, term: u64, digest: u64, verb: &str) -> Check {
+    fn agree(&mut self, node: NodeId, in_term: u64, entry: &Entry, verb: &str) -> Check {
+        let (index, term, digest) = (entry.index, entry.term, entry.digest());
         let len = self.committed.len() as u64;
         if index == 0 {
             return Ok(());
@@ -331,7 +343,12 @@ impl RaftObserver {
             return Ok(());
         }
         if index == len + 1 {
-            self.committed.push(Committed { term, digest, node });
+            self.committed.push(Committed {
+                term,
+                digest,
+                node,
+                in_term,
+            });
             return Ok(());
         }
         let msg = format!(
@@ -402,8 +419,8 @@ mod tests {
         let mut storage = Storage::default();
         let mut log = RaftLog::default();
         log.append(e(1, 1), &mut storage);
-        assert_eq!(o.committed(NodeId(0), &e(1, 1)), Ok(()));
-        assert_eq!(o.committed(NodeId(0), &e(1, 2)), Ok(()));
+        assert_eq!(o.committed(NodeId(0), 1, &e(1, 1)), Ok(()));
+        assert_eq!(o.committed(NodeId(0), 1, &e(1, 2)), Ok(()));
         let err = o.became_leader(NodeId(1), 3, &log).expect_err("breach");
         assert!(
             err.starts_with(
@@ -414,11 +431,59 @@ mod tests {
     }
 
     #[test]
+    fn a_leader_of_an_older_term_need_not_hold_entries_committed_in_a_newer_one() {
+        // Found by the Raft property: kv1 campaigns in term 1 and stalls (a pause) with its
+        // votes on the way; kv2 wins term 2 and commits its no-op; kv1 resumes, counts its
+        // term-1 votes and leads term 1 — without the entry, which is fine: a leader of term
+        // 1 need only hold entries committed before term 1.
+        let mut o = observer();
+        o.became_leader(NodeId(1), 2, &RaftLog::default())
+            .expect("kv2 leads term 2");
+        o.committed(NodeId(1), 2, &e(2, 1)).expect("kv2 commits");
+        assert_eq!(o.became_leader(NodeId(0), 1, &RaftLog::default()), Ok(()));
+        // A leader of a later term must hold it.
+        let err = o
+            .became_leader(NodeId(2), 3, &RaftLog::default())
+            .expect_err("breach");
+        assert!(
+            err.starts_with("Leader Completeness: kv3 became leader of term 3 without the entry committed at index 1 (term 2, committed by kv2 in term 2)"),
+            "{err}"
+        );
+        // With the entry it may lead.
+        let mut storage = Storage::default();
+        let mut log = RaftLog::default();
+        log.append(e(2, 1), &mut storage);
+        assert_eq!(o.became_leader(NodeId(2), 4, &log), Ok(()));
+    }
+
+    #[test]
+    fn a_leader_must_hold_what_was_committed_before_its_term_even_if_more_came_later() {
+        let mut o = observer();
+        let mut storage = Storage::default();
+        let mut log = RaftLog::default();
+        log.append(e(1, 1), &mut storage);
+        o.committed(NodeId(0), 1, &e(1, 1))
+            .expect("index 1 in term 1");
+        o.committed(NodeId(1), 3, &e(3, 2))
+            .expect("index 2 in term 3");
+        // A leader of term 2 needs index 1 (committed in term 1), not index 2.
+        assert_eq!(o.became_leader(NodeId(2), 2, &log), Ok(()));
+        let err = o
+            .became_leader(NodeId(0), 4, &RaftLog::default())
+            .expect_err("term 4 needs index 2, and index 1 under it");
+        assert!(err.contains("committed at index 2"), "{err}");
+        let err = o
+            .became_leader(NodeId(1), 5, &log)
+            .expect_err("term 5 needs index 2");
+        assert!(err.contains("committed at index 2"), "{err}");
+    }
+
+    #[test]
     fn applying_a_different_entry_breaks_state_machine_safety() {
         let mut o = observer();
-        assert_eq!(o.committed(NodeId(0), &e(2, 1)), Ok(()));
-        assert_eq!(o.applied(NodeId(1), &e(2, 1)), Ok(()));
-        let err = o.applied(NodeId(2), &e(3, 1)).expect_err("breach");
+        assert_eq!(o.committed(NodeId(0), 2, &e(2, 1)), Ok(()));
+        assert_eq!(o.applied(NodeId(1), 2, &e(2, 1)), Ok(()));
+        let err = o.applied(NodeId(2), 3, &e(3, 1)).expect_err("breach");
         assert_eq!(
             err,
             "State Machine Safety: kv3 applied index 1 term 3, but kv1 committed index 1 term 2"
@@ -452,11 +517,11 @@ mod tests {
     #[test]
     fn the_observer_falls_silent_after_enough_breaches() {
         let mut o = observer();
-        o.committed(NodeId(0), &e(1, 1)).expect("first");
+        o.committed(NodeId(0), 1, &e(1, 1)).expect("first");
         for _ in 0..MAX_REPORTED {
-            assert!(o.applied(NodeId(1), &e(2, 1)).is_err());
+            assert!(o.applied(NodeId(1), 2, &e(2, 1)).is_err());
         }
-        assert_eq!(o.applied(NodeId(1), &e(2, 1)), Ok(()));
+        assert_eq!(o.applied(NodeId(1), 2, &e(2, 1)), Ok(()));
         assert_eq!(o.suppressed(), 1);
     }
 }
