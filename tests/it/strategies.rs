@@ -552,7 +552,7 @@ pub struct ClientKnobs {
 }
 
 /// Client options: 2–3 clients over 2–5 keys, closed loop (20–100 ms think time) or open loop
-/// (2–15 operations a second, timeouts up to 800 ms).
+/// (2–15 operations a second), timeouts up to 600 ms: at most nine operations open per client.
 ///
 /// The bounds keep the histories within what the linearizability checker decides in its
 /// budget. An open-loop client keeps up to `rate × timeout` operations open while no leader
@@ -570,7 +570,7 @@ pub fn client_knobs() -> impl Strategy<Value = ClientKnobs> {
         2u32..=5,
         200u32..=600,
         0u32..=300,
-        150u32..=800,
+        150u32..=600,
         30u32..=300,
         any::<bool>(),
     )
