@@ -559,7 +559,7 @@ pub struct ClientKnobs {
 /// answers, and they all complete in a burst once one does; with many such operations
 /// concurrent on one key the checker's search is exponential, and the verdict becomes
 /// `unknown` (tests/it/repro/checker-burst.toml is one such history: linearizable, but it
-/// takes the search some 180 million steps to show it).
+/// takes the search some 260 million steps to show it).
 pub fn client_knobs() -> impl Strategy<Value = ClientKnobs> {
     (
         2usize..=3,
