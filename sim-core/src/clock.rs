@@ -29,6 +29,33 @@ impl LocalTime {
     }
 }
 
+/// A reading of a node's monotonic clock (`CLOCK_MONOTONIC`), in nanoseconds: its oscillator
+/// count, which drifts with the wall clock but never jumps. Readings mean something only
+/// relative to each other on the same node; use it for timeouts and latencies.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MonoTime(pub i64);
+
+impl MonoTime {
+    /// Nanoseconds from `earlier` to `self`.
+    pub fn nanos_since(self, earlier: MonoTime) -> i64 {
+        self.0.saturating_sub(earlier.0)
+    }
+
+    /// The reading `d` after this one (saturating), e.g. a timeout's deadline.
+    pub fn after(self, d: Duration) -> MonoTime {
+        MonoTime(
+            self.0
+                .saturating_add(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
+        )
+    }
+
+    /// The local duration from `self` until `deadline`, zero if it has passed: what to set a
+    /// timer to.
+    pub fn until(self, deadline: MonoTime) -> Duration {
+        Duration(u64::try_from(deadline.0.saturating_sub(self.0)).unwrap_or(0))
+    }
+}
+
 /// The largest drift a clock may have, in parts per million (50% fast or slow).
 pub const MAX_DRIFT_PPM: f64 = 500_000.0;
 
@@ -39,6 +66,8 @@ pub struct Clock {
     anchor_true: u64,
     anchor_local: i64,
     drift_ppb: i64,
+    /// Sum of all jumps: the wall clock minus this is the monotonic clock.
+    jumped: i64,
 }
 
 impl Clock {
@@ -49,6 +78,7 @@ impl Clock {
             anchor_true: 0,
             anchor_local: offset_ns,
             drift_ppb: ppm_to_ppb(drift_ppm),
+            jumped: 0,
         }
     }
 
@@ -63,6 +93,11 @@ impl Clock {
         };
         let reading = i128::from(self.anchor_local) + scaled;
         LocalTime(reading.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64)
+    }
+
+    /// The monotonic reading at true time `now`: the local reading without the jumps.
+    pub fn monotonic(&self, now: SimTime) -> MonoTime {
+        MonoTime(self.local(now).0.saturating_sub(self.jumped))
     }
 
     /// The true time that passes while this clock's oscillator counts `local` nanoseconds
@@ -80,6 +115,7 @@ impl Clock {
     pub fn jump(&mut self, now: SimTime, delta_ns: i64) {
         self.reanchor(now);
         self.anchor_local = self.anchor_local.saturating_add(delta_ns);
+        self.jumped = self.jumped.saturating_add(delta_ns);
     }
 
     /// Changes the drift from true time `now` on.
@@ -136,6 +172,18 @@ mod tests {
                 .nanos_since(c.local(SimTime(1_000_000_000))),
             1_001_000_000
         );
+    }
+
+    #[test]
+    fn the_monotonic_clock_drifts_but_ignores_jumps() {
+        let mut c = Clock::new(5_000, 100_000.0); // 10% fast
+        let before = c.monotonic(SimTime(1_000_000));
+        c.jump(SimTime(1_000_000), -3_000_000);
+        let after = c.monotonic(SimTime(2_000_000));
+        assert_eq!(after.nanos_since(before), 1_100_000);
+        assert_eq!(c.local(SimTime(2_000_000)).0 - after.0, -3_000_000);
+        assert_eq!(after.until(after.after(Duration(7))), Duration(7));
+        assert_eq!(after.until(before), Duration(0));
     }
 
     #[test]

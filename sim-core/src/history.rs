@@ -49,14 +49,44 @@ pub enum OpCall {
     },
 }
 
+impl OpCall {
+    /// The call in words (e.g. `write k3 7`), as the trace records it. Written by hand rather
+    /// than through `format!`: a run describes every operation it invokes.
+    pub fn describe(&self) -> String {
+        let mut out = String::with_capacity(40);
+        let mut num = itoa::Buffer::new();
+        match self {
+            OpCall::Read { key } => {
+                out.push_str("read k");
+                out.push_str(num.format(*key));
+            }
+            OpCall::Write { key, value } => {
+                out.push_str("write k");
+                out.push_str(num.format(*key));
+                out.push(' ');
+                out.push_str(num.format(*value));
+            }
+            OpCall::Cas { key, expected, new } => {
+                out.push_str("cas k");
+                out.push_str(num.format(*key));
+                out.push(' ');
+                out.push_str(num.format(*expected));
+                out.push_str("->");
+                out.push_str(num.format(*new));
+            }
+            OpCall::Other { name, key } => {
+                out.push_str(name);
+                out.push(' ');
+                out.push_str(num.format(*key));
+            }
+        }
+        out
+    }
+}
+
 impl std::fmt::Display for OpCall {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            OpCall::Read { key } => write!(f, "read k{key}"),
-            OpCall::Write { key, value } => write!(f, "write k{key} {value}"),
-            OpCall::Cas { key, expected, new } => write!(f, "cas k{key} {expected}->{new}"),
-            OpCall::Other { name, key } => write!(f, "{name} {key}"),
-        }
+        f.write_str(&self.describe())
     }
 }
 

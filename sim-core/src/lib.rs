@@ -68,7 +68,7 @@ pub mod time;
 pub mod trace;
 pub mod units;
 
-pub use clock::{Clock, LocalTime};
+pub use clock::{Clock, LocalTime, MonoTime};
 pub use dist::{DurationDist, NumberDist};
 pub use fault::{FaultAction, NemesisConfig, NemesisKind, ScheduledFault};
 pub use history::{History, OpCall, OpCounts, OpId, Operation};

@@ -7,7 +7,7 @@
 
 use std::fmt::{Debug, Display};
 
-use crate::clock::LocalTime;
+use crate::clock::{LocalTime, MonoTime};
 use crate::history::{OpCall, OpId};
 use crate::rng::SimRng;
 use crate::sim::Core;
@@ -92,6 +92,13 @@ impl<P: Protocol> Ctx<'_, P> {
         self.core.local_time(self.node)
     }
 
+    /// The node's monotonic clock: drifts with the wall clock but never jumps. Measure
+    /// timeouts and latencies on it.
+    #[inline]
+    pub fn monotonic(&self) -> MonoTime {
+        self.core.monotonic_time(self.node)
+    }
+
     /// Sends `msg` to `to` over the simulated network (it may be delayed, lost, duplicated or
     /// blocked). Sending to an unknown node is recorded as a violation.
     #[inline]
@@ -103,6 +110,15 @@ impl<P: Protocol> Ctx<'_, P> {
     #[inline]
     pub fn set_timer(&mut self, after: Duration, timer: P::Timer) -> TimerId {
         self.core.set_timer(self.node, after, timer)
+    }
+
+    /// Moves a pending timer to fire `after` from now (this node's oscillator), keeping its
+    /// payload: the cheap way to push back a timeout on every message. Returns the timer's id
+    /// from now on (it changes when the timer moves earlier), or `None` if the timer already
+    /// fired or was cancelled, in which case nothing is set.
+    #[inline]
+    pub fn reset_timer(&mut self, id: TimerId, after: Duration) -> Option<TimerId> {
+        self.core.reset_timer(self.node, id, after)
     }
 
     /// Cancels a pending timer; cancelling one that fired or was cancelled does nothing.

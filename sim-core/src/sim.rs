@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
-use crate::clock::{Clock, LocalTime};
+use crate::clock::{Clock, LocalTime, MonoTime};
 use crate::fault::{FaultAction, NemesisConfig, NemesisKind, ScheduledFault};
 use crate::history::{History, OpCall, OpId};
 use crate::metrics::Metrics;
@@ -185,6 +185,11 @@ struct TimerSlot<T> {
     node: u32,
     incarnation: u32,
     timer: Option<T>,
+    /// True time the timer fires.
+    due: u64,
+    /// True time of the slot's one queue entry: `due`, or earlier if a reset moved `due` later
+    /// (the entry then re-queues itself at `due` when it pops).
+    queued: u64,
 }
 
 struct NodeState<P: Protocol> {
@@ -589,6 +594,13 @@ impl<P: Protocol> Simulation<P> {
             core.kill_timer(slot);
             core.free_timers.push(slot);
             return; // set by a previous incarnation
+        }
+        if t.due > core.now.0 {
+            // Reset to a later time since this entry was queued: wait again, same slot.
+            let due = t.due;
+            core.timers[slot as usize].queued = due;
+            core.queue.push(due, Event::Timer(slot));
+            return;
         }
         if state.status == NodeStatus::Paused {
             core.hold(node, Event::Timer(slot), seq);
@@ -1005,6 +1017,13 @@ impl<P: Protocol> Core<P> {
             .map_or(LocalTime(0), |s| s.clock.local(self.now))
     }
 
+    #[inline]
+    pub(crate) fn monotonic_time(&self, node: NodeId) -> MonoTime {
+        self.nodes
+            .get(node.index())
+            .map_or(MonoTime(0), |s| s.clock.monotonic(self.now))
+    }
+
     pub(crate) fn cluster_nodes(&self, cluster: &str) -> Vec<NodeId> {
         self.nodes
             .iter()
@@ -1157,6 +1176,8 @@ impl<P: Protocol> Core<P> {
                     node: 0,
                     incarnation: 0,
                     timer: None,
+                    due: 0,
+                    queued: 0,
                 });
                 (self.timers.len() - 1) as u32
             }
@@ -1165,6 +1186,8 @@ impl<P: Protocol> Core<P> {
         t.node = node.0;
         t.incarnation = incarnation;
         t.timer = Some(timer);
+        t.due = due.0;
+        t.queued = due.0;
         let id = TimerId {
             slot,
             generation: t.generation,
@@ -1183,6 +1206,36 @@ impl<P: Protocol> Core<P> {
             // The slot stays taken until its queue entry pops (see `Event::Timer`).
             self.kill_timer(id.slot);
         }
+    }
+
+    /// Moves a live timer of `node` to fire `after` (local time) from now, keeping its payload.
+    /// Returns the id it has from now on, or `None` if it already fired or was cancelled.
+    ///
+    /// Moving it later costs no queue work: the slot's entry stays where it is and re-queues
+    /// itself at the new time when it pops. Only a move earlier than that entry needs a new
+    /// slot (and so a new id). Timeouts that are pushed back on every message (election
+    /// timers, request deadlines) then cost one queue entry per timeout period instead of one
+    /// per message.
+    #[inline]
+    pub(crate) fn reset_timer(
+        &mut self,
+        node: NodeId,
+        id: TimerId,
+        after: Duration,
+    ) -> Option<TimerId> {
+        let state = &self.nodes[node.index()];
+        let due = (self.now + state.clock.true_duration(after)).0;
+        let t = self.timers.get_mut(id.slot as usize)?;
+        if t.generation != id.generation || t.node != node.0 || t.timer.is_none() {
+            return None;
+        }
+        if due >= t.queued {
+            t.due = due;
+            return Some(id);
+        }
+        let timer = t.timer.take()?;
+        self.kill_timer(id.slot);
+        Some(self.set_timer(node, after, timer))
     }
 
     /// Ends a live timer (fired, cancelled, or orphaned by a restart): drops its payload,
@@ -1217,7 +1270,7 @@ impl<P: Protocol> Core<P> {
     }
 
     pub(crate) fn invoke(&mut self, node: NodeId, call: OpCall) -> OpId {
-        let detail = call.to_string();
+        let detail = call.describe();
         let id = self.history.invoke(self.now, node, call);
         self.record(TraceKind::Op {
             node,
@@ -1243,7 +1296,14 @@ impl<P: Protocol> Core<P> {
             return;
         }
         let detail = match result {
-            Some(v) => format!("-> {v}"),
+            Some(v) => {
+                let mut num = itoa::Buffer::new();
+                let v = num.format(v);
+                let mut s = String::with_capacity(3 + v.len());
+                s.push_str("-> ");
+                s.push_str(v);
+                s
+            }
             None => String::new(),
         };
         self.record(TraceKind::Op {

@@ -373,3 +373,94 @@ fn the_nemesis_injects_and_undoes_faults_from_its_own_stream() {
     // The nemesis draws from its own stream: node 0's first tick is unchanged by it.
     assert_eq!(tick, run(false).2);
 }
+
+/// A watchdog: one `Fire` timer set at start, pushed back or pulled in by `Tick`s.
+struct Watchdog {
+    fire: Option<TimerId>,
+    /// (tick time in ms, new timeout in ms) for each tick, in order.
+    plan: Vec<(u64, u64)>,
+    seen: Rc<RefCell<Vec<String>>>,
+}
+
+impl Node<P> for Watchdog {
+    fn on_start(&mut self, ctx: &mut Ctx<'_, P>) {
+        self.fire = Some(ctx.set_timer(Duration::from_millis(100), Tm::Spin));
+        for &(at, _) in &self.plan {
+            ctx.set_timer(Duration::from_millis(at), Tm::Tick);
+        }
+    }
+
+    fn on_message(&mut self, _ctx: &mut Ctx<'_, P>, _from: NodeId, _msg: Msg) {}
+
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, P>, timer: Tm) {
+        let now_ms = ctx.now().0 / 1_000_000;
+        match timer {
+            Tm::Spin => {
+                self.seen.borrow_mut().push(format!("fired at {now_ms}"));
+                let old = self.fire.take().expect("armed");
+                // A fired timer cannot be reset.
+                let again = ctx.reset_timer(old, Duration::from_millis(5));
+                self.seen.borrow_mut().push(format!("reset after firing: {again:?}"));
+            }
+            Tm::Tick => {
+                let (_, after) = self.plan.remove(0);
+                let old = self.fire.take().expect("armed");
+                let new = ctx
+                    .reset_timer(old, Duration::from_millis(after))
+                    .expect("still pending");
+                self.fire = Some(new);
+                let same = if new == old { "same id" } else { "new id" };
+                self.seen
+                    .borrow_mut()
+                    .push(format!("at {now_ms} reset to +{after}: {same}"));
+            }
+        }
+    }
+}
+
+#[test]
+fn reset_timers_fire_once_at_their_latest_deadline() {
+    let seen = Rc::new(RefCell::new(Vec::new()));
+    let s = seen.clone();
+    let mut sim = SimBuilder::<P>::new(1)
+        .duration(Duration::from_millis(300))
+        .trace_level(TraceLevel::Full)
+        .node(
+            "w1",
+            "w",
+            "z",
+            Clock::new(0, 0.0),
+            Box::new(move || {
+                Box::new(Watchdog {
+                    fire: None,
+                    // Later twice (no queue work), then earlier than its queue entry (a new
+                    // id), then later again.
+                    plan: vec![(30, 100), (60, 100), (90, 5), (93, 50)],
+                    seen: s.clone(),
+                })
+            }),
+        )
+        .build()
+        .expect("valid");
+    // Nothing is left to do once the watchdog has fired.
+    assert_eq!(sim.run(), Outcome::Quiescent);
+    assert_eq!(
+        *seen.borrow(),
+        vec![
+            "at 30 reset to +100: same id",
+            "at 60 reset to +100: same id",
+            "at 90 reset to +5: new id",
+            "at 93 reset to +50: same id",
+            "fired at 143",
+            "reset after firing: None",
+        ]
+    );
+    // The trace shows one firing of the watchdog timer and nothing for the moved entries.
+    let fired = sim
+        .trace()
+        .events()
+        .iter()
+        .filter(|e| matches!(e.kind, TraceKind::Timer { label: "spin", .. }))
+        .count();
+    assert_eq!(fired, 1);
+}
