@@ -41,7 +41,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use sim_core::{
-    Ctx, Duration, DurationDist, Labeled, LocalTime, Node, NodeFactory, NodeId, OpCall, OpId,
+    Ctx, Duration, DurationDist, Labeled, MonoTime, Node, NodeFactory, NodeId, OpCall, OpId,
     OpPhase, TimerId,
 };
 
@@ -153,24 +153,17 @@ impl Labeled for KvMsg {
 pub enum KvClientTimer {
     /// Time to issue the next operation.
     Next,
-    /// Resend the open operation `seq` (no answer yet).
-    Retry {
-        /// Its sequence number.
-        seq: u64,
-    },
-    /// Give up on the open operation `seq`: its outcome is unknown.
-    Timeout {
-        /// Its sequence number.
-        seq: u64,
-    },
+    /// The earliest retry or timeout of the open operations is due: resend what got no
+    /// answer, give up (outcome unknown) on what ran out of time. One timer per client, pushed
+    /// back as operations finish, instead of two per operation.
+    Deadline,
 }
 
 impl Labeled for KvClientTimer {
     fn label(&self) -> &'static str {
         match self {
             KvClientTimer::Next => "next-op",
-            KvClientTimer::Retry { .. } => "op-retry",
-            KvClientTimer::Timeout { .. } => "op-timeout",
+            KvClientTimer::Deadline => "op-deadline",
         }
     }
 }
@@ -322,9 +315,10 @@ const MAX_REDIRECTS_PER_RETRY: u32 = 3;
 struct OpenOp {
     id: OpId,
     op: KvOp,
-    started: LocalTime,
-    retry: TimerId,
-    timeout: TimerId,
+    /// When it was issued, on the monotonic clock (latency and the timeout count from here).
+    started: MonoTime,
+    /// Resend at this time if no answer came.
+    retry_at: MonoTime,
     redirects: u32,
 }
 
@@ -337,6 +331,8 @@ pub struct KvClient {
     guess: usize,
     seq: u64,
     open: BTreeMap<u64, OpenOp>,
+    /// The [`KvClientTimer::Deadline`] timer, armed while operations are open.
+    deadline: Option<TimerId>,
     /// The last value this client saw per key (for compare-and-set expectations).
     seen: BTreeMap<u64, i64>,
     /// The breaker is open: an operation timed out and none has succeeded since.
@@ -356,6 +352,7 @@ impl KvClient {
             guess,
             seq: 0,
             open: BTreeMap::new(),
+            deadline: None,
             seen: BTreeMap::new(),
             holding_back: false,
         }
@@ -411,27 +408,78 @@ impl KvClient {
             ctx.complete(id, OpPhase::Fail, None);
             return;
         }
-        let timeout = ctx.set_timer(
-            self.config.timeout,
-            Timer::KvClient(KvClientTimer::Timeout { seq }),
-        );
-        let retry = ctx.set_timer(
-            self.config.retry_every,
-            Timer::KvClient(KvClientTimer::Retry { seq }),
-        );
-        let started = ctx.now();
+        let started = ctx.monotonic();
         self.open.insert(
             seq,
             OpenOp {
                 id,
                 op,
                 started,
-                retry,
-                timeout,
+                retry_at: started.after(self.config.retry_every),
                 redirects: 0,
             },
         );
         self.send(ctx, seq);
+        self.arm_deadline(ctx);
+    }
+
+    /// When open operation `op` runs out of time.
+    fn timeout_at(&self, op: &OpenOp) -> MonoTime {
+        op.started.after(self.config.timeout)
+    }
+
+    /// Points the deadline timer at the earliest retry or timeout of the open operations
+    /// (cancelling it when none is open).
+    fn arm_deadline(&mut self, ctx: &mut Ctx<'_, World>) {
+        let next = self
+            .open
+            .values()
+            .map(|o| o.retry_at.min(self.timeout_at(o)))
+            .min();
+        let Some(next) = next else {
+            if let Some(t) = self.deadline.take() {
+                ctx.cancel_timer(t);
+            }
+            return;
+        };
+        let after = ctx.monotonic().until(next);
+        let moved = self.deadline.take().and_then(|t| ctx.reset_timer(t, after));
+        self.deadline = Some(
+            moved.unwrap_or_else(|| ctx.set_timer(after, Timer::KvClient(KvClientTimer::Deadline))),
+        );
+    }
+
+    /// The deadline timer fired: time out what ran out of time, resend what is due a retry
+    /// (in issue order), and re-arm.
+    fn on_deadline(&mut self, ctx: &mut Ctx<'_, World>) {
+        self.deadline = None;
+        let now = ctx.monotonic();
+        let due: Vec<(u64, bool)> = self
+            .open
+            .iter()
+            .filter_map(|(&seq, o)| {
+                if self.timeout_at(o) <= now {
+                    Some((seq, true))
+                } else {
+                    (o.retry_at <= now).then_some((seq, false))
+                }
+            })
+            .collect();
+        for (seq, timed_out) in due {
+            if timed_out {
+                self.finish(ctx, seq, OpPhase::Info, None);
+                continue;
+            }
+            let Some(open) = self.open.get_mut(&seq) else {
+                continue;
+            };
+            open.redirects = 0;
+            open.retry_at = now.after(self.config.retry_every);
+            self.guess = (self.guess + 1) % self.servers.len();
+            ctx.count("resends", 1);
+            self.send(ctx, seq);
+        }
+        self.arm_deadline(ctx);
     }
 
     fn send(&mut self, ctx: &mut Ctx<'_, World>, seq: u64) {
@@ -454,8 +502,6 @@ impl KvClient {
         let Some(open) = self.open.remove(&seq) else {
             return;
         };
-        ctx.cancel_timer(open.retry);
-        ctx.cancel_timer(open.timeout);
         ctx.complete(open.id, phase, value);
         self.holding_back = match phase {
             OpPhase::Info => self.config.breaker && !self.closed_loop(),
@@ -463,9 +509,10 @@ impl KvClient {
             OpPhase::Invoke => self.holding_back,
         };
         if phase != OpPhase::Info {
-            let took = ctx.now().nanos_since(open.started);
+            let took = ctx.monotonic().nanos_since(open.started);
             ctx.observe("latency", took.max(0) as u64);
         }
+        self.arm_deadline(ctx);
         if self.closed_loop() {
             self.schedule_next(ctx);
         }
@@ -570,20 +617,7 @@ impl Node<World> for KvClient {
                     self.schedule_next(ctx);
                 }
             }
-            KvClientTimer::Retry { seq } => {
-                let Some(open) = self.open.get_mut(&seq) else {
-                    return;
-                };
-                open.redirects = 0;
-                open.retry = ctx.set_timer(
-                    self.config.retry_every,
-                    Timer::KvClient(KvClientTimer::Retry { seq }),
-                );
-                self.guess = (self.guess + 1) % self.servers.len();
-                ctx.count("resends", 1);
-                self.send(ctx, seq);
-            }
-            KvClientTimer::Timeout { seq } => self.finish(ctx, seq, OpPhase::Info, None),
+            KvClientTimer::Deadline => self.on_deadline(ctx),
         }
     }
 }

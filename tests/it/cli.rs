@@ -298,7 +298,7 @@ fn run_shows_the_mutual_exclusion_verdicts_and_a_failed_one_explains_itself() {
     assert!(out.status.success(), "{stdout}");
     for needle in [
         "mutual exclusion on plain: VIOLATED: two clients wrote under the lock",
-        "two writers: a write with token 3 was accepted after one with token 51",
+        "two writers: a write with token 3 was accepted after one with token 50",
         "mutual exclusion on fenced: holds: tokens never went back",
         "mutual_exclusion.plain",
         "store.rejected_stale.fenced",

@@ -53,7 +53,7 @@ fn a_paused_holder_is_caught_by_the_fencing_store_and_reported_on_the_plain_one(
     assert!(!plain.holds);
     // The report names both writers, their tokens and true times, and how c1's grant ended.
     for needle in [
-        "two writers: a write with token 3 was accepted after one with token 51",
+        "two writers: a write with token 3 was accepted after one with token 50",
         "c2 wrote",
         "c1 wrote",
         "sent at 7s",

@@ -56,8 +56,12 @@ struct Progress {
     next: u64,
     /// Highest index known to match the leader's log.
     matched: u64,
-    /// Highest heartbeat round the follower has answered in this term.
+    /// Highest round (see `RaftNode::round`) the follower has answered in this term.
     round: u64,
+    /// Round of the last message sent to it. While `round < sent` a message is on its way:
+    /// new entries and reads wait for its reply and then go in one message (batching). The
+    /// heartbeat sends regardless, so a lost message costs at most one heartbeat period.
+    sent: u64,
     /// Whether it answered since the last CheckQuorum check.
     active: bool,
     /// Heartbeats to wait before sending another snapshot (one is on its way).
@@ -188,6 +192,9 @@ pub struct RaftNode {
     last_contact: LocalTime,
     // Leader state.
     progress: BTreeMap<NodeId, Progress>,
+    /// Numbers every AppendEntries / InstallSnapshot sent; followers echo it, so an answer to
+    /// round r proves the follower still followed this leader after round r was sent
+    /// (ReadIndex) and tells which message it answers (batching).
     round: u64,
     noop_index: u64,
     proposed: BTreeMap<(NodeId, u64), u64>,
@@ -366,11 +373,13 @@ impl RaftNode {
     }
 
     fn reset_election_timer(&mut self, ctx: &mut Ctx<'_, World>) {
-        if let Some(t) = self.election_timer.take() {
-            ctx.cancel_timer(t);
-        }
         let after = self.config.election_timeout.sample(ctx.rng());
-        self.election_timer = Some(ctx.set_timer(after, Timer::Raft(RaftTimer::Election)));
+        let moved = self
+            .election_timer
+            .take()
+            .and_then(|t| ctx.reset_timer(t, after));
+        self.election_timer =
+            Some(moved.unwrap_or_else(|| ctx.set_timer(after, Timer::Raft(RaftTimer::Election))));
     }
 
     fn set_leader(&mut self, ctx: &mut Ctx<'_, World>, leader: Option<NodeId>) {
@@ -568,6 +577,7 @@ impl RaftNode {
                         round: 0,
                         active: false,
                         snapshot_wait: 0,
+                        sent: 0,
                     },
                 )
             })
@@ -598,7 +608,7 @@ impl RaftNode {
         } else if let Some(t) = self.election_timer.take() {
             ctx.cancel_timer(t);
         }
-        self.broadcast(ctx);
+        self.heartbeat(ctx);
         self.maybe_commit(ctx);
     }
 
@@ -632,7 +642,7 @@ impl RaftNode {
             p.snapshot_wait = p.snapshot_wait.saturating_sub(1);
         }
         let expiring = self.propose_expiries(ctx);
-        self.broadcast(ctx);
+        self.heartbeat(ctx);
         if expiring {
             self.maybe_commit(ctx);
         }
@@ -679,22 +689,35 @@ impl RaftNode {
         );
     }
 
-    /// Sends every follower what it lacks (or a heartbeat), and re-arms the heartbeat.
-    fn broadcast(&mut self, ctx: &mut Ctx<'_, World>) {
-        for peer in self.peers.clone() {
-            self.send_append(ctx, peer);
-        }
-        if let Some(t) = self.heartbeat_timer.take() {
-            ctx.cancel_timer(t);
+    /// Sends every follower what it lacks (or an empty heartbeat), whether or not a message
+    /// is already on its way, and arms the next heartbeat.
+    fn heartbeat(&mut self, ctx: &mut Ctx<'_, World>) {
+        for i in 0..self.peers.len() {
+            self.send_append(ctx, self.peers[i]);
         }
         self.heartbeat_timer =
             Some(ctx.set_timer(self.config.heartbeat, Timer::Raft(RaftTimer::Heartbeat)));
     }
 
+    /// Sends new entries (and the current read round) to every follower with nothing on its
+    /// way. The others get them in one message when their reply comes back, so at a high
+    /// request rate one AppendEntries carries all the entries of a round trip.
+    fn replicate(&mut self, ctx: &mut Ctx<'_, World>) {
+        for i in 0..self.peers.len() {
+            let peer = self.peers[i];
+            if self.progress.get(&peer).is_some_and(|p| p.round >= p.sent) {
+                self.send_append(ctx, peer);
+            }
+        }
+    }
+
     fn send_append(&mut self, ctx: &mut Ctx<'_, World>, peer: NodeId) {
-        let Some(p) = self.progress.get(&peer).copied() else {
+        let Some(p) = self.progress.get_mut(&peer) else {
             return;
         };
+        self.round += 1;
+        p.sent = self.round;
+        let p = *p;
         if p.next <= self.log.snapshot_index() && p.snapshot_wait > 0 {
             // The snapshot sent earlier is on its way: only keep the follower's election timer
             // reset (the consistency check will fail, harmlessly).
@@ -1030,12 +1053,13 @@ impl RaftNode {
         };
         p.active = true;
         p.round = p.round.max(round);
-        let mut more = false;
+        // A read that arrived after this follower's last message left needs a new round.
+        let mut more = self.reads.last().is_some_and(|r| r.round > p.round);
         if success {
             p.snapshot_wait = 0;
             p.matched = p.matched.max(match_index.min(last));
             p.next = p.next.max(p.matched + 1);
-            more = p.next <= last;
+            more |= p.next <= last;
         } else {
             // Fast back-off: skip the follower's whole conflicting term, or jump to the end of
             // its log, instead of one entry per round trip.
@@ -1052,7 +1076,8 @@ impl RaftNode {
                 more = true;
             }
         }
-        if more {
+        // Only once the latest message is answered: what queued meanwhile goes in one message.
+        if more && p.round >= p.sent {
             self.send_append(ctx, from);
         }
         if success {
@@ -1197,16 +1222,15 @@ impl RaftNode {
             (ClientOp::Kv(KvOp::Read { key }), ReadMode::ReadIndex) => {
                 // ReadIndex (§6.4): note the commit index (at least this term's no-op, which
                 // covers everything committed before the term), confirm leadership with a
-                // fresh heartbeat round, and serve once applied that far.
-                self.round += 1;
+                // round of messages sent after it arrived, and serve once applied that far.
                 self.reads.push(PendingRead {
                     client: from,
                     seq,
                     key,
                     read_index: self.commit.max(self.noop_index),
-                    round: self.round,
+                    round: self.round + 1,
                 });
-                self.broadcast(ctx);
+                self.replicate(ctx);
                 self.serve_reads(ctx);
             }
             (op @ (ClientOp::Kv(_) | ClientOp::Lock(_)), _) => {
@@ -1229,7 +1253,7 @@ impl RaftNode {
                     }),
                 );
                 self.proposed.insert((from, seq), index);
-                self.broadcast(ctx);
+                self.replicate(ctx);
                 self.maybe_commit(ctx);
             }
         }

@@ -81,7 +81,9 @@ pub struct RaftObserver {
     /// Where committed lock commands are reported.
     locks: Rc<RefCell<LockWitness>>,
     leaders: BTreeMap<u64, NodeId>,
-    appended: BTreeMap<(u64, u64), Appended>,
+    /// Every (index, term) ever appended anywhere: `appended[i - 1]` lists index `i`'s terms
+    /// (almost always one), so the check is an array lookup, not a tree search.
+    appended: Vec<Vec<(u64, Appended)>>,
     /// `committed[i - 1]` is the entry committed at index `i`.
     committed: Vec<Committed>,
     reported: usize,
@@ -192,10 +194,19 @@ impl RaftObserver {
                 prev_term,
                 node,
             };
-            match self.appended.get(&(e.index, e.term)) {
-                None => {
-                    self.appended.insert((e.index, e.term), fact);
-                }
+            let Some(slot) = usize::try_from(e.index).ok().and_then(|i| i.checked_sub(1)) else {
+                return self.breach(format!(
+                    "Log Matching: {} appended an entry at index {}",
+                    self.name(node),
+                    e.index
+                ));
+            };
+            if self.appended.len() <= slot {
+                self.appended.resize_with(slot + 1, Vec::new);
+            }
+            let terms = &mut self.appended[slot];
+            match terms.iter().find(|(t, _)| *t == e.term).map(|&(_, a)| a) {
+                None => terms.push((e.term, fact)),
                 Some(seen) if seen.digest != fact.digest || seen.prev_term != prev_term => {
                     let msg = if seen.digest == fact.digest {
                         format!(
