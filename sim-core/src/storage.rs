@@ -1,10 +1,12 @@
 //! Simulated durable storage: what a node keeps across a crash.
 //!
-//! Writes are volatile until [`Storage::sync`]; a crash rolls every unsynced write back, so a
-//! restarted node sees exactly what it had synced. Values are typed (the protocol's `Durable`
-//! type) rather than bytes, so models do not need a codec.
+//! Two parts: a key-value map, and an append-only log (a write-ahead log) of numbered
+//! positions for data that grows at one end and is cut at either end, such as a replicated
+//! log. Writes to either are volatile until [`Storage::sync`]; a crash rolls every unsynced
+//! write back, so a restarted node sees exactly what it had synced. Values are typed (the
+//! protocol's `Durable` type) rather than bytes, so models do not need a codec.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
@@ -18,11 +20,26 @@ use std::rc::Rc;
 #[derive(Clone)]
 pub struct Storage<V> {
     current: HashMap<Rc<str>, V, BuildHasherDefault<KeyHasher>>,
-    /// Writes since the last sync, in order: the key and the value it had before (None:
-    /// absent).
-    undo: Vec<(Rc<str>, Option<V>)>,
+    /// The log: `log[i]` is position `log_start + i`.
+    log: VecDeque<V>,
+    log_start: u64,
+    /// Writes since the last sync, in order, with what each replaced.
+    undo: Vec<Undo<V>>,
     writes: u64,
     syncs: u64,
+}
+
+/// How to take back one unsynced write.
+#[derive(Clone, Debug)]
+enum Undo<V> {
+    /// `key` had this value before (None: absent).
+    Key(Rc<str>, Option<V>),
+    /// One value was appended to the log.
+    Appended,
+    /// These values were cut from the log's end.
+    Truncated(Vec<V>),
+    /// These values were cut from the log's front, which started at `start`.
+    Discarded { start: u64, values: Vec<V> },
 }
 
 /// FxHash over the key's bytes, a word at a time: fast and the same on every run.
@@ -74,6 +91,8 @@ impl<V: fmt::Debug> fmt::Debug for Storage<V> {
                     .map(|k| (&**k, &self.current[k]))
                     .collect::<Vec<_>>(),
             )
+            .field("log_start", &self.log_start)
+            .field("log", &self.log)
             .field("undo", &self.undo)
             .field("writes", &self.writes)
             .field("syncs", &self.syncs)
@@ -85,6 +104,8 @@ impl<V: Clone> Default for Storage<V> {
     fn default() -> Self {
         Storage {
             current: HashMap::default(),
+            log: VecDeque::new(),
+            log_start: 1,
             undo: Vec::new(),
             writes: 0,
             syncs: 0,
@@ -115,18 +136,74 @@ impl<V: Clone> Storage<V> {
                 (k, None)
             }
         };
-        self.undo.push(entry);
+        self.undo.push(Undo::Key(entry.0, entry.1));
         self.writes += 1;
     }
 
     /// Removes `key`; the removal is lost on a crash unless synced.
     pub fn delete(&mut self, key: &str) {
-        let entry = match self.current.remove_entry(key) {
+        let (k, old) = match self.current.remove_entry(key) {
             Some((k, old)) => (k, Some(old)),
             None => (Rc::from(key), None),
         };
-        self.undo.push(entry);
+        self.undo.push(Undo::Key(k, old));
         self.writes += 1;
+    }
+
+    /// Appends `value` to the log at position [`log_end`](Self::log_end); lost on a crash
+    /// unless synced.
+    pub fn log_append(&mut self, value: V) {
+        self.log.push_back(value);
+        self.undo.push(Undo::Appended);
+        self.writes += 1;
+    }
+
+    /// Cuts the log's end: removes every position from `from` on.
+    pub fn log_truncate(&mut self, from: u64) {
+        let keep = usize::try_from(from.saturating_sub(self.log_start)).unwrap_or(usize::MAX);
+        if keep >= self.log.len() {
+            return;
+        }
+        let removed: Vec<V> = self.log.drain(keep..).collect();
+        self.undo.push(Undo::Truncated(removed));
+        self.writes += 1;
+    }
+
+    /// Cuts the log's front: removes every position below `before`. If that is past the end,
+    /// the log is left empty and the next append goes to `before`.
+    pub fn log_discard_before(&mut self, before: u64) {
+        if before <= self.log_start {
+            return;
+        }
+        let drop = usize::try_from(before - self.log_start).unwrap_or(usize::MAX);
+        let values: Vec<V> = self.log.drain(..drop.min(self.log.len())).collect();
+        self.undo.push(Undo::Discarded {
+            start: self.log_start,
+            values,
+        });
+        self.log_start = before;
+        self.writes += 1;
+    }
+
+    /// The first position the log holds (where it starts even when empty).
+    pub fn log_start(&self) -> u64 {
+        self.log_start
+    }
+
+    /// The position the next append goes to.
+    pub fn log_end(&self) -> u64 {
+        self.log_start + self.log.len() as u64
+    }
+
+    /// The value at log position `pos`, if the log holds it.
+    pub fn log_get(&self, pos: u64) -> Option<&V> {
+        let i = usize::try_from(pos.checked_sub(self.log_start)?).ok()?;
+        self.log.get(i)
+    }
+
+    /// The log's values with their positions, in order.
+    pub fn log_iter(&self) -> impl Iterator<Item = (u64, &V)> {
+        (self.log_start..).zip(self.log.iter())
     }
 
     /// Makes every write so far durable (an `fsync`).
@@ -161,11 +238,25 @@ impl<V: Clone> Storage<V> {
 
     /// What survives a crash: every unsynced write is undone, latest first.
     pub fn crash(&mut self) {
-        while let Some((key, before)) = self.undo.pop() {
-            match before {
-                Some(v) => self.current.insert(key, v),
-                None => self.current.remove(&key),
-            };
+        while let Some(undo) = self.undo.pop() {
+            match undo {
+                Undo::Key(key, Some(v)) => {
+                    self.current.insert(key, v);
+                }
+                Undo::Key(key, None) => {
+                    self.current.remove(&key);
+                }
+                Undo::Appended => {
+                    self.log.pop_back();
+                }
+                Undo::Truncated(values) => self.log.extend(values),
+                Undo::Discarded { start, values } => {
+                    for v in values.into_iter().rev() {
+                        self.log.push_front(v);
+                    }
+                    self.log_start = start;
+                }
+            }
         }
     }
 }
@@ -188,6 +279,33 @@ mod tests {
         assert_eq!(s.get("term"), Some(&1));
         assert_eq!(s.get("vote"), None);
         assert!(!s.has_unsynced());
+    }
+
+    #[test]
+    fn the_log_keeps_positions_and_a_crash_undoes_unsynced_cuts() {
+        let mut s = Storage::<u64>::default();
+        for v in [10, 11, 12, 13] {
+            s.log_append(v);
+        }
+        s.sync();
+        assert_eq!((s.log_start(), s.log_end()), (1, 5));
+        s.log_truncate(3);
+        s.log_append(99);
+        s.log_discard_before(2);
+        assert_eq!(s.log_iter().collect::<Vec<_>>(), vec![(2, &11), (3, &99)]);
+        s.crash();
+        assert_eq!(
+            s.log_iter().collect::<Vec<_>>(),
+            vec![(1, &10), (2, &11), (3, &12), (4, &13)]
+        );
+        // Discarding past the end empties the log and moves where it starts.
+        s.log_discard_before(9);
+        s.sync();
+        assert_eq!((s.log_start(), s.log_end(), s.log_get(4)), (9, 9, None));
+        s.log_append(7);
+        assert_eq!(s.log_get(9), Some(&7));
+        s.crash();
+        assert_eq!(s.log_end(), 9);
     }
 
     #[test]

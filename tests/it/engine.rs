@@ -400,7 +400,9 @@ impl Node<P> for Watchdog {
                 let old = self.fire.take().expect("armed");
                 // A fired timer cannot be reset.
                 let again = ctx.reset_timer(old, Duration::from_millis(5));
-                self.seen.borrow_mut().push(format!("reset after firing: {again:?}"));
+                self.seen
+                    .borrow_mut()
+                    .push(format!("reset after firing: {again:?}"));
             }
             Tm::Tick => {
                 let (_, after) = self.plan.remove(0);

@@ -1,5 +1,5 @@
 //! The replicated log: entries after the last snapshot, in memory and mirrored entry by entry
-//! to durable storage under `log/{index:020}` (zero-padded, so key order is index order).
+//! to the storage's append-only log, where an entry's position is its index.
 //!
 //! Every change goes through this type, which writes storage as it changes memory; the node
 //! syncs once before it sends anything that depends on the change. Indexes start at 1; index 0
@@ -166,34 +166,6 @@ impl Digest {
     }
 }
 
-/// The storage key of the entry at `index`.
-pub fn entry_key(index: u64) -> String {
-    EntryKey::new(index).as_str().to_owned()
-}
-
-/// An entry's storage key, `log/` and the index in 20 zero-padded digits, built on the stack
-/// (the log writes and deletes one per entry).
-struct EntryKey([u8; 24]);
-
-impl EntryKey {
-    fn new(mut index: u64) -> Self {
-        let mut key = *b"log/00000000000000000000";
-        for digit in key[LOG_PREFIX.len()..].iter_mut().rev() {
-            *digit = b'0' + (index % 10) as u8;
-            index /= 10;
-        }
-        EntryKey(key)
-    }
-
-    fn as_str(&self) -> &str {
-        // Only ASCII digits and the prefix are ever written.
-        std::str::from_utf8(&self.0).unwrap_or(LOG_PREFIX)
-    }
-}
-
-/// The prefix of every log-entry key.
-pub const LOG_PREFIX: &str = "log/";
-
 /// The replicated log of one node.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RaftLog {
@@ -232,13 +204,16 @@ impl RaftLog {
         snapshot_term: u64,
     ) -> Result<RaftLog, String> {
         let mut log = RaftLog::starting_after(snapshot_index, snapshot_term);
-        for (key, value) in storage.iter() {
-            if !key.starts_with(LOG_PREFIX) {
-                continue;
-            }
+        for (pos, value) in storage.log_iter() {
             let Durable::RaftEntry(e) = value else {
-                return Err(format!("{key} holds {value:?}, not a log entry"));
+                return Err(format!("log position {pos} holds {value:?}, not an entry"));
             };
+            if e.index != pos {
+                return Err(format!(
+                    "log position {pos} holds the entry of index {}",
+                    e.index
+                ));
+            }
             if e.index <= snapshot_index {
                 continue;
             }
@@ -333,10 +308,8 @@ impl RaftLog {
     /// Appends `entry` (a leader's new entry, whose index must be `last_index + 1`).
     pub fn append(&mut self, entry: Entry, storage: &mut Storage<Durable>) {
         debug_assert_eq!(entry.index, self.last_index() + 1);
-        storage.put(
-            EntryKey::new(entry.index).as_str(),
-            Durable::RaftEntry(entry.clone()),
-        );
+        debug_assert_eq!(entry.index, storage.log_end());
+        storage.log_append(Durable::RaftEntry(entry.clone()));
         self.entries.push(entry);
     }
 
@@ -376,9 +349,7 @@ impl RaftLog {
 
     /// Removes the entries from `index` on.
     pub fn truncate_from(&mut self, index: u64, storage: &mut Storage<Durable>) {
-        for i in index.max(self.snapshot_index + 1)..=self.last_index() {
-            storage.delete(EntryKey::new(i).as_str());
-        }
+        storage.log_truncate(index.max(self.snapshot_index + 1));
         let keep = index.saturating_sub(self.snapshot_index + 1);
         self.entries
             .truncate(usize::try_from(keep).unwrap_or(usize::MAX));
@@ -392,14 +363,12 @@ impl RaftLog {
             return;
         }
         if self.term_at(index) == Some(term) {
-            for i in self.snapshot_index + 1..=index {
-                storage.delete(EntryKey::new(i).as_str());
-            }
             let drop = usize::try_from(index - self.snapshot_index).unwrap_or(usize::MAX);
             self.entries.drain(..drop.min(self.entries.len()));
         } else {
             self.truncate_from(self.snapshot_index + 1, storage);
         }
+        storage.log_discard_before(index + 1);
         self.snapshot_index = index;
         self.snapshot_term = term;
     }
@@ -432,17 +401,6 @@ mod tests {
     }
 
     #[test]
-    fn entry_keys_are_zero_padded_so_key_order_is_index_order() {
-        assert_eq!(entry_key(0), "log/00000000000000000000");
-        assert_eq!(entry_key(1234), "log/00000000000000001234");
-        assert_eq!(entry_key(u64::MAX), format!("log/{}", u64::MAX));
-        assert_eq!(
-            entry_key(987_654_321),
-            format!("{LOG_PREFIX}{:020}", 987_654_321)
-        );
-    }
-
-    #[test]
     fn merge_keeps_matching_entries_and_truncates_at_the_first_conflict() {
         let mut s = Storage::default();
         let mut log = log_of(&[1, 1, 2, 2], &mut s);
@@ -456,11 +414,7 @@ mod tests {
             }
         );
         assert_eq!((log.last_index(), log.last_term()), (3, 3));
-        assert_eq!(
-            s.get(&entry_key(4)),
-            None,
-            "truncated entries leave storage"
-        );
+        assert_eq!(s.log_end(), 4, "truncated entries leave storage");
         // A stale, shorter copy of the same entries changes nothing (rule 3 only on conflict).
         let m = log.merge(0, &[noop(1, 1)], &mut s);
         assert_eq!(m, Merge::default());

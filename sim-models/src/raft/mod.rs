@@ -21,8 +21,8 @@
 //!   counts the times an old-term entry sat on a majority and was (rightly) not committed.
 //!   `commit_rule = "any-term"` drops the term condition — the bug the figure warns about —
 //!   so the invariant checker can be seen catching it (`scenarios/raft/figure8.toml`).
-//! * *Persistence*: `currentTerm` and `votedFor` (key `meta`) and each log entry
-//!   (`log/{index:020}`) are written to the node's simulated storage and synced before the
+//! * *Persistence*: `currentTerm` and `votedFor` (key `meta`) and each log entry (the
+//!   storage's append-only log, position = index) are written and synced before the
 //!   node sends anything that depends on them: every handler queues its messages and
 //!   [`node::RaftNode`] syncs, then sends. A restarted node recovers from storage alone; its
 //!   commit index and state machine are rebuilt from the snapshot and re-learnt.

@@ -86,7 +86,7 @@ fn step_until(sim: &mut Simulation<World>, done: impl Fn(&Simulation<World>) -> 
 fn logged_writes(sim: &Simulation<World>, n: NodeId) -> Vec<i64> {
     sim.storage(n)
         .map(|s| {
-            s.iter()
+            s.log_iter()
                 .filter_map(|(_, v)| match v {
                     Durable::RaftEntry(Entry {
                         command: Command::Client(c),
