@@ -8,6 +8,10 @@
 
 use sim_models::bench::{self, Scale};
 
+/// The allocator `dsim` itself uses, so the figures match `dsim bench`.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let quick = std::env::var_os("DSIM_BENCH_QUICK").is_some_and(|v| !v.is_empty() && v != "0");
     let json = std::env::args().any(|a| a == "--json");

@@ -87,7 +87,13 @@ impl KvState {
         let session = self.sessions.entry(cmd.client).or_default();
         if cmd.first_open > session.floor {
             session.floor = cmd.first_open;
-            session.results = session.results.split_off(&cmd.first_open);
+            // In place: `split_off` would build a new tree on almost every command.
+            while let Some(entry) = session.results.first_entry() {
+                if *entry.key() >= cmd.first_open {
+                    break;
+                }
+                entry.remove();
+            }
         }
         if cmd.seq < session.floor {
             return Applied::Stale;
