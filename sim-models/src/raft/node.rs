@@ -1127,8 +1127,11 @@ impl RaftNode {
         ctx.annotate("commit", new);
         if self.role == Role::Leader {
             let now = ctx.now();
-            let later = self.proposed_at.split_off(&(new + 1));
-            for (_, at) in std::mem::replace(&mut self.proposed_at, later) {
+            while let Some(entry) = self.proposed_at.first_entry() {
+                if *entry.key() > new {
+                    break;
+                }
+                let at = entry.remove();
                 ctx.observe("commit_latency", now.nanos_since(at).max(0) as u64);
             }
         }

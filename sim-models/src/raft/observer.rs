@@ -16,12 +16,12 @@
 //! * **Leader Append-Only** (a leader never overwrites or deletes its entries): a server that
 //!   removes entries while it is the recorded leader of its current term breaks it.
 //! * **Log Matching** (two logs with an entry of the same index and term are identical up to
-//!   it): for every (index, term) ever appended anywhere, the entry's digest and the term of
+//!   it): for every (index, term) ever appended anywhere, the entry's command and the term of
 //!   the entry before it. If every server that appends (index, term) agrees on both, then by
 //!   induction on the index any two logs sharing (index, term) share their whole prefix. The
 //!   terms along one log must also never decrease.
 //! * **Leader Completeness** (a leader holds every entry committed in an earlier term): the
-//!   committed prefix as (term, digest) per index, with the term in which each index was
+//!   committed prefix as (term, command) per index, with the term in which each index was
 //!   first reported committed (the committing leader's term); a new leader of term `T` must
 //!   hold the last index committed in a term before `T` (Log Matching then gives the prefix
 //!   below it). Entries committed in `T` or later say nothing about a leader of `T`: a
@@ -52,18 +52,18 @@ use crate::raft::state_machine::KvState;
 /// Breaches reported before the observer falls silent.
 pub const MAX_REPORTED: usize = 20;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Appended {
-    digest: u64,
+    command: Command,
     prev_term: u64,
     node: NodeId,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 struct Committed {
     /// The entry's term.
     term: u64,
-    digest: u64,
+    command: Command,
     /// The node that first reported it committed.
     node: NodeId,
     /// That node's current term then: the term the entry was committed in.
@@ -152,16 +152,18 @@ impl RaftObserver {
         let Some(at) = self.committed.iter().rposition(|c| c.in_term < term) else {
             return Ok(());
         };
-        let last = self.committed[at];
+        let last = &self.committed[at];
         let index = at as u64 + 1;
         if index < log.snapshot_index() {
             // The leader's snapshot covers it.
             return Ok(());
         }
-        let has = log.get(index).map(|e| (e.term, e.digest())).or_else(|| {
-            (index == log.snapshot_index()).then_some((log.snapshot_term(), last.digest))
-        });
-        if has.map(|(t, _)| t) != Some(last.term) || has.map(|(_, d)| d) != Some(last.digest) {
+        // At the snapshot's boundary only the term is known; the snapshot holds the rest.
+        let holds = match log.get(index) {
+            Some(e) => e.term == last.term && e.command == last.command,
+            None => index == log.snapshot_index() && log.snapshot_term() == last.term,
+        };
+        if !holds {
             let msg = format!(
                 "Leader Completeness: {} became leader of term {term} without the entry committed at index {index} (term {}, committed by {} in term {}); its log ends at index {} term {}",
                 self.name(node),
@@ -189,11 +191,6 @@ impl RaftObserver {
                 );
                 return self.breach(msg);
             }
-            let fact = Appended {
-                digest: e.digest(),
-                prev_term,
-                node,
-            };
             let Some(slot) = usize::try_from(e.index).ok().and_then(|i| i.checked_sub(1)) else {
                 return self.breach(format!(
                     "Log Matching: {} appended an entry at index {}",
@@ -205,22 +202,35 @@ impl RaftObserver {
                 self.appended.resize_with(slot + 1, Vec::new);
             }
             let terms = &mut self.appended[slot];
-            match terms.iter().find(|(t, _)| *t == e.term).map(|&(_, a)| a) {
-                None => terms.push((e.term, fact)),
-                Some(seen) if seen.digest != fact.digest || seen.prev_term != prev_term => {
-                    let msg = if seen.digest == fact.digest {
+            let Some(seen) = terms.iter().find(|(t, _)| *t == e.term).map(|(_, a)| a) else {
+                terms.push((
+                    e.term,
+                    Appended {
+                        command: e.command.clone(),
+                        prev_term,
+                        node,
+                    },
+                ));
+                prev_term = e.term;
+                continue;
+            };
+            let same_command = seen.command == e.command;
+            if !same_command || seen.prev_term != prev_term {
+                let (seen_node, seen_prev_term) = (seen.node, seen.prev_term);
+                {
+                    let msg = if same_command {
                         format!(
                             "Log Matching: {} holds index {} term {} after an entry of term {prev_term}, where {} has term {}",
                             self.name(node),
                             e.index,
                             e.term,
-                            self.name(seen.node),
-                            seen.prev_term
+                            self.name(seen_node),
+                            seen_prev_term
                         )
                     } else {
                         format!(
                             "Log Matching: {} and {} hold different entries at index {} term {} ({:?})",
-                            self.name(seen.node),
+                            self.name(seen_node),
                             self.name(node),
                             e.index,
                             e.term,
@@ -229,7 +239,6 @@ impl RaftObserver {
                     };
                     return self.breach(msg);
                 }
-                Some(_) => {}
             }
             prev_term = e.term;
         }
@@ -330,20 +339,21 @@ impl RaftObserver {
     }
 
     fn agree(&mut self, node: NodeId, in_term: u64, entry: &Entry, verb: &str) -> Check {
-        let (index, term, digest) = (entry.index, entry.term, entry.digest());
+        let (index, term) = (entry.index, entry.term);
         let len = self.committed.len() as u64;
         if index == 0 {
             return Ok(());
         }
         if index <= len {
-            let c = self.committed[index as usize - 1];
-            if c.term != term || c.digest != digest {
+            let c = &self.committed[index as usize - 1];
+            if c.term != term || c.command != entry.command {
+                let (c_node, c_term) = (c.node, c.term);
                 let msg = format!(
                     "State Machine Safety: {} {verb} index {index} term {term}, but {} committed index {index} term {}{}",
                     self.name(node),
-                    self.name(c.node),
-                    c.term,
-                    if c.term == term {
+                    self.name(c_node),
+                    c_term,
+                    if c_term == term {
                         " with different contents"
                     } else {
                         ""
@@ -356,7 +366,7 @@ impl RaftObserver {
         if index == len + 1 {
             self.committed.push(Committed {
                 term,
-                digest,
+                command: entry.command.clone(),
                 node,
                 in_term,
             });

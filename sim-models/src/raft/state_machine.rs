@@ -10,7 +10,7 @@
 //! (the client has given up on it) and is skipped. Sessions live in the state machine, so
 //! snapshots carry them and every replica agrees.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use sim_core::NodeId;
 
@@ -33,8 +33,35 @@ pub enum OpResult {
 pub struct Session {
     /// Requests below this sequence number are finished for the client.
     floor: u64,
-    /// Results of applied requests at or above `floor`.
-    results: BTreeMap<u64, OpResult>,
+    /// Results of applied requests at or above `floor`, by sequence number (ascending). A
+    /// client has a handful open at once and numbers them in order, so a sorted ring beats a
+    /// tree: trimming pops the front and a new result usually goes at the back.
+    results: VecDeque<(u64, OpResult)>,
+}
+
+impl Session {
+    fn result(&self, seq: u64) -> Option<OpResult> {
+        let i = self.results.partition_point(|&(s, _)| s < seq);
+        self.results
+            .get(i)
+            .filter(|&&(s, _)| s == seq)
+            .map(|&(_, r)| r)
+    }
+
+    fn remember(&mut self, seq: u64, result: OpResult) {
+        let i = self.results.partition_point(|&(s, _)| s < seq);
+        self.results.insert(i, (seq, result));
+    }
+
+    /// Raises the floor to `first_open`, forgetting the results below it.
+    fn raise_floor(&mut self, first_open: u64) {
+        if first_open > self.floor {
+            self.floor = first_open;
+            while self.results.front().is_some_and(|&(s, _)| s < first_open) {
+                self.results.pop_front();
+            }
+        }
+    }
 }
 
 /// The state machine: registers, leases and locks, sessions.
@@ -42,7 +69,8 @@ pub struct Session {
 pub struct KvState {
     data: BTreeMap<u64, i64>,
     locks: LockTable,
-    sessions: BTreeMap<NodeId, Session>,
+    /// Per client, sorted by client id (few clients: a binary search beats a tree).
+    sessions: Vec<(NodeId, Session)>,
 }
 
 /// What applying a client command did.
@@ -79,33 +107,40 @@ impl KvState {
 
     /// The remembered result of (client, seq), if it was applied and is still remembered.
     pub fn remembered(&self, client: NodeId, seq: u64) -> Option<OpResult> {
-        self.sessions.get(&client)?.results.get(&seq).copied()
+        let i = self
+            .sessions
+            .binary_search_by_key(&client, |(c, _)| *c)
+            .ok()?;
+        self.sessions[i].1.result(seq)
+    }
+
+    /// `client`'s session, opened if it has none.
+    fn session(&mut self, client: NodeId) -> &mut Session {
+        let i = match self.sessions.binary_search_by_key(&client, |(c, _)| *c) {
+            Ok(i) => i,
+            Err(i) => {
+                self.sessions.insert(i, (client, Session::default()));
+                i
+            }
+        };
+        &mut self.sessions[i].1
     }
 
     /// Applies a client command committed at log `index`, once per (client, seq).
     pub fn apply(&mut self, cmd: &ClientCommand, index: u64) -> Applied {
-        let session = self.sessions.entry(cmd.client).or_default();
-        if cmd.first_open > session.floor {
-            session.floor = cmd.first_open;
-            // In place: `split_off` would build a new tree on almost every command.
-            while let Some(entry) = session.results.first_entry() {
-                if *entry.key() >= cmd.first_open {
-                    break;
-                }
-                entry.remove();
-            }
-        }
+        let session = self.session(cmd.client);
+        session.raise_floor(cmd.first_open);
         if cmd.seq < session.floor {
             return Applied::Stale;
         }
-        if let Some(&r) = session.results.get(&cmd.seq) {
+        if let Some(r) = session.result(cmd.seq) {
             return Applied::Duplicate(r);
         }
         let result = match &cmd.op {
             ClientOp::Kv(op) => OpResult::Kv(apply_kv(&mut self.data, *op)),
             ClientOp::Lock(op) => OpResult::Lock(self.locks.apply(cmd.client, op, index)),
         };
-        session.results.insert(cmd.seq, result);
+        self.session(cmd.client).remember(cmd.seq, result);
         Applied::Fresh(result)
     }
 
