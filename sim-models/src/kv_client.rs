@@ -322,6 +322,48 @@ struct OpenOp {
     redirects: u32,
 }
 
+/// The operations a client has open, in issue (= sequence number) order. A client has a
+/// handful open at once, so a sorted vector beats a tree.
+#[derive(Debug, Default)]
+struct OpenOps(Vec<(u64, OpenOp)>);
+
+impl OpenOps {
+    fn position(&self, seq: u64) -> Result<usize, usize> {
+        self.0.binary_search_by_key(&seq, |(s, _)| *s)
+    }
+
+    fn insert(&mut self, seq: u64, op: OpenOp) {
+        match self.position(seq) {
+            Ok(i) => self.0[i].1 = op,
+            Err(i) => self.0.insert(i, (seq, op)),
+        }
+    }
+
+    fn get(&self, seq: u64) -> Option<&OpenOp> {
+        self.position(seq).ok().map(|i| &self.0[i].1)
+    }
+
+    fn get_mut(&mut self, seq: u64) -> Option<&mut OpenOp> {
+        self.position(seq).ok().map(|i| &mut self.0[i].1)
+    }
+
+    fn remove(&mut self, seq: u64) -> Option<OpenOp> {
+        self.position(seq).ok().map(|i| self.0.remove(i).1)
+    }
+
+    fn first_seq(&self) -> Option<u64> {
+        self.0.first().map(|(s, _)| *s)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (u64, &OpenOp)> {
+        self.0.iter().map(|(s, o)| (*s, o))
+    }
+}
+
 /// A key-value client node.
 #[derive(Debug)]
 pub struct KvClient {
@@ -330,7 +372,7 @@ pub struct KvClient {
     /// Index into `servers` of the server to ask next.
     guess: usize,
     seq: u64,
-    open: BTreeMap<u64, OpenOp>,
+    open: OpenOps,
     /// The [`KvClientTimer::Deadline`] timer, armed while operations are open.
     deadline: Option<TimerId>,
     /// The last value this client saw per key (for compare-and-set expectations).
@@ -351,7 +393,7 @@ impl KvClient {
             servers,
             guess,
             seq: 0,
-            open: BTreeMap::new(),
+            open: OpenOps::default(),
             deadline: None,
             seen: BTreeMap::new(),
             holding_back: false,
@@ -433,8 +475,8 @@ impl KvClient {
     fn arm_deadline(&mut self, ctx: &mut Ctx<'_, World>) {
         let next = self
             .open
-            .values()
-            .map(|o| o.retry_at.min(self.timeout_at(o)))
+            .iter()
+            .map(|(_, o)| o.retry_at.min(self.timeout_at(o)))
             .min();
         let Some(next) = next else {
             if let Some(t) = self.deadline.take() {
@@ -457,7 +499,7 @@ impl KvClient {
         let due: Vec<(u64, bool)> = self
             .open
             .iter()
-            .filter_map(|(&seq, o)| {
+            .filter_map(|(seq, o)| {
                 if self.timeout_at(o) <= now {
                     Some((seq, true))
                 } else {
@@ -470,7 +512,7 @@ impl KvClient {
                 self.finish(ctx, seq, OpPhase::Info, None);
                 continue;
             }
-            let Some(open) = self.open.get_mut(&seq) else {
+            let Some(open) = self.open.get_mut(seq) else {
                 continue;
             };
             open.redirects = 0;
@@ -483,10 +525,10 @@ impl KvClient {
     }
 
     fn send(&mut self, ctx: &mut Ctx<'_, World>, seq: u64) {
-        let Some(open) = self.open.get(&seq) else {
+        let Some(open) = self.open.get(seq) else {
             return;
         };
-        let first_open = self.open.keys().next().copied().unwrap_or(seq);
+        let first_open = self.open.first_seq().unwrap_or(seq);
         let to = self.servers[self.guess];
         ctx.send(
             to,
@@ -499,7 +541,7 @@ impl KvClient {
     }
 
     fn finish(&mut self, ctx: &mut Ctx<'_, World>, seq: u64, phase: OpPhase, value: Option<i64>) {
-        let Some(open) = self.open.remove(&seq) else {
+        let Some(open) = self.open.remove(seq) else {
             return;
         };
         ctx.complete(open.id, phase, value);
@@ -519,7 +561,7 @@ impl KvClient {
     }
 
     fn on_outcome(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, seq: u64, outcome: KvOutcome) {
-        let Some(open) = self.open.get_mut(&seq) else {
+        let Some(open) = self.open.get_mut(seq) else {
             ctx.count("late", 1);
             return;
         };

@@ -1263,11 +1263,20 @@ impl RaftNode {
     }
 
     fn serve_reads(&mut self, _ctx: &mut Ctx<'_, World>) {
-        if self.reads.is_empty() || self.role != Role::Leader {
+        if self.role != Role::Leader {
             return;
         }
-        // The latest heartbeat round a majority (the leader included) has answered: a read
-        // whose round is at most this is confirmed.
+        // Reads wait in arrival order, and both conditions only grow along it (the commit
+        // index and the round at arrival never go back within a term), so the ready ones are
+        // a prefix: stop at the first that is not.
+        let Some(first) = self.reads.first() else {
+            return;
+        };
+        if self.applied < first.read_index {
+            return;
+        }
+        // The latest round a majority (the leader included) has answered: a read whose round
+        // is at most this is confirmed.
         let quorum_round = {
             let mut small = [0u64; SMALL_CLUSTER];
             let mut large = Vec::new();
@@ -1276,23 +1285,19 @@ impl RaftNode {
             rounds.sort_unstable_by(|a, b| b.cmp(a));
             rounds.get(self.majority() - 1).copied().unwrap_or(0)
         };
-        let confirmed = |round: u64| round <= quorum_round;
-        let applied = self.applied;
-        let kv = &self.kv;
-        let outbox = &mut self.outbox;
-        // Ready reads are answered in the order they arrived; the rest keep theirs.
-        self.reads.retain(|r| {
-            if applied < r.read_index || !confirmed(r.round) {
-                return true;
-            }
-            let value = kv.get(r.key);
+        let ready = self
+            .reads
+            .iter()
+            .take_while(|r| self.applied >= r.read_index && r.round <= quorum_round)
+            .count();
+        for r in self.reads.drain(..ready) {
+            let value = self.kv.get(r.key);
             let reply = KvMsg::Reply {
                 seq: r.seq,
                 outcome: KvOutcome::Done(KvResult::Value(value)),
             };
-            outbox.push((r.client, Msg::Kv(Box::new(reply))));
-            false
-        });
+            self.outbox.push((r.client, Msg::Kv(Box::new(reply))));
+        }
     }
 
     fn step(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, msg: RaftMsg) {

@@ -81,9 +81,11 @@ pub struct RaftObserver {
     /// Where committed lock commands are reported.
     locks: Rc<RefCell<LockWitness>>,
     leaders: BTreeMap<u64, NodeId>,
-    /// Every (index, term) ever appended anywhere: `appended[i - 1]` lists index `i`'s terms
-    /// (almost always one), so the check is an array lookup, not a tree search.
-    appended: Vec<Vec<(u64, Appended)>>,
+    /// Every (index, term) ever appended anywhere: `appended[i - 1]` is the first term seen
+    /// at index `i` (an array lookup, no allocation per entry); `appended_later` holds the
+    /// rare other terms at the same index (entries that were overwritten).
+    appended: Vec<Option<(u64, Appended)>>,
+    appended_later: BTreeMap<(u64, u64), Appended>,
     /// `committed[i - 1]` is the entry committed at index `i`.
     committed: Vec<Committed>,
     reported: usize,
@@ -199,18 +201,25 @@ impl RaftObserver {
                 ));
             };
             if self.appended.len() <= slot {
-                self.appended.resize_with(slot + 1, Vec::new);
+                self.appended.resize_with(slot + 1, || None);
             }
-            let terms = &mut self.appended[slot];
-            let Some(seen) = terms.iter().find(|(t, _)| *t == e.term).map(|(_, a)| a) else {
-                terms.push((
-                    e.term,
-                    Appended {
-                        command: e.command.clone(),
-                        prev_term,
-                        node,
-                    },
-                ));
+            let seen = match &self.appended[slot] {
+                Some((t, a)) if *t == e.term => Some(a),
+                Some(_) => self.appended_later.get(&(e.index, e.term)),
+                None => None,
+            };
+            let Some(seen) = seen else {
+                let fact = Appended {
+                    command: e.command.clone(),
+                    prev_term,
+                    node,
+                };
+                match &mut self.appended[slot] {
+                    first @ None => *first = Some((e.term, fact)),
+                    Some(_) => {
+                        self.appended_later.insert((e.index, e.term), fact);
+                    }
+                }
                 prev_term = e.term;
                 continue;
             };
