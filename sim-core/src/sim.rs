@@ -413,6 +413,7 @@ impl<P: Protocol> SimBuilder<P> {
             factories,
             events: 0,
             outcome: None,
+            applied_faults: Vec::new(),
             core: Core {
                 now: SimTime::ZERO,
                 queue,
@@ -447,6 +448,8 @@ pub struct Simulation<P: Protocol> {
     events: u64,
     outcome: Option<Outcome>,
     core: Core<P>,
+    /// Every fault applied, in order, with its time (scheduled, nemesis, automatic ends).
+    applied_faults: Vec<ScheduledFault>,
 }
 
 impl<P: Protocol> Simulation<P> {
@@ -703,6 +706,10 @@ impl<P: Protocol> Simulation<P> {
             }
         };
         self.core.faults_applied += 1;
+        self.applied_faults.push(ScheduledFault {
+            at: now,
+            action: action.clone(),
+        });
         self.core.record(TraceKind::Fault {
             kind: action.kind(),
             node,
@@ -915,6 +922,13 @@ impl<P: Protocol> Simulation<P> {
     /// Faults applied so far (scheduled, nemesis, and automatic ends of spikes and bursts).
     pub fn faults_applied(&self) -> u64 {
         self.core.faults_applied
+    }
+
+    /// Every fault applied so far with the true time it struck, in order: the scheduled ones,
+    /// the nemesis's (and its undoing), and the automatic ends of spikes and bursts. A shrinker
+    /// turns a nemesis's draws into a fixed schedule with it.
+    pub fn applied_faults(&self) -> &[ScheduledFault] {
+        &self.applied_faults
     }
 
     /// Invariant violations models reported.
