@@ -33,6 +33,153 @@ pub enum Command {
     Bench(BenchArgs),
     /// Check a recorded history (dsim JSON lines or Jepsen EDN) for linearizability.
     Check(CheckArgs),
+    /// Run one scenario over many seeds in parallel and report the failures by kind
+    /// (`dsim sweep merge` joins the results of shards).
+    Sweep(SweepArgs),
+    /// Cut a failing seed's scenario down to a small one that fails the same way on its own.
+    Shrink(ShrinkArgs),
+    /// List the catalog of deliberate bugs a scenario can switch on with `bugs = [...]`.
+    Bugs(BugsArgs),
+}
+
+/// A range of seeds, `A..B` (B excluded) or a single seed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeedRange {
+    /// The first seed.
+    pub from: u64,
+    /// One past the last seed.
+    pub to: u64,
+}
+
+fn parse_seeds(s: &str) -> Result<SeedRange, String> {
+    let bad = || format!("expected seeds as A..B (B excluded), e.g. 0..1000, got {s:?}");
+    let (from, to) = match s.split_once("..") {
+        Some((a, b)) => (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        ),
+        None => {
+            let one: u64 = s.trim().parse().map_err(|_| bad())?;
+            (one, one.saturating_add(1))
+        }
+    };
+    if from >= to {
+        return Err(format!(
+            "the seed range {s} is empty: write A..B with A < B"
+        ));
+    }
+    Ok(SeedRange { from, to })
+}
+
+/// A shard `I/N`: the I-th (from 1) of N.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    /// Which shard, from 1.
+    pub index: u64,
+    /// How many shards.
+    pub count: u64,
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    let bad = || format!("expected a shard as I/N with 1 <= I <= N, e.g. 2/8, got {s:?}");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let index: u64 = i.trim().parse().map_err(|_| bad())?;
+    let count: u64 = n.trim().parse().map_err(|_| bad())?;
+    if index == 0 || index > count {
+        return Err(bad());
+    }
+    Ok(Shard { index, count })
+}
+
+/// `dsim sweep`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SweepArgs {
+    /// `merge`: join shard results instead of running.
+    #[command(subcommand)]
+    pub merge: Option<SweepCommand>,
+    /// The scenario file.
+    pub scenario: Option<PathBuf>,
+    /// Seeds to run: A..B (B excluded).
+    #[arg(long, value_parser = parse_seeds, default_value = "0..1000")]
+    pub seeds: SeedRange,
+    /// Runs at once (default: one per core).
+    #[arg(long, short)]
+    pub jobs: Option<usize>,
+    /// Run only shard I of N: every N-th seed of the range, starting at the I-th.
+    #[arg(long, value_parser = parse_shard)]
+    pub shard: Option<Shard>,
+    /// Write one JSON line per finished seed to FILE (flushed as it goes).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Each seed also draws its fault mix and network within the scenario's `[swarm]` bounds.
+    #[arg(long)]
+    pub swarm: bool,
+    /// Shrink the first failing seed of each kind and write the reproducers next to `--out`
+    /// (or into the current directory).
+    #[arg(long)]
+    pub shrink: bool,
+    /// Stop at the first failing seed (the report still counts the seeds run).
+    #[arg(long)]
+    pub stop_on_failure: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `dsim sweep merge`.
+#[derive(Debug, Subcommand)]
+pub enum SweepCommand {
+    /// Join the `--out` files of shards into one report.
+    Merge(MergeArgs),
+}
+
+/// `dsim sweep merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The JSON-lines files the shards wrote.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `dsim shrink`.
+#[derive(Debug, Args)]
+pub struct ShrinkArgs {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    /// The failing seed.
+    #[arg(long)]
+    pub seed: u64,
+    /// Draw the seed's swarm parameters first (as `dsim sweep --swarm` did).
+    #[arg(long)]
+    pub swarm: bool,
+    /// The failure kind to keep (default: the seed's first), e.g. "invariant: Election Safety".
+    #[arg(long)]
+    pub kind: Option<String>,
+    /// Most runs to spend.
+    #[arg(long, default_value_t = 2000)]
+    pub max_runs: usize,
+    /// Other seeds to try a smaller candidate with when the seed no longer fails with it
+    /// (0 keeps the seed; the reproducer records the seed it fails with).
+    #[arg(long, default_value_t = 8)]
+    pub reseed: u32,
+    /// Write the shrunk scenario to FILE (default: print it).
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `dsim bugs`.
+#[derive(Debug, Args)]
+pub struct BugsArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Trace levels as command-line values.
@@ -86,6 +233,10 @@ pub struct RunArgs {
     /// Also print per-node metrics (the default table shows run- and cluster-level ones).
     #[arg(long, short)]
     pub verbose: bool,
+    /// Draw the seed's fault mix and network from the scenario's `[swarm]` table first, as
+    /// `dsim sweep --swarm` does.
+    #[arg(long)]
+    pub swarm: bool,
 }
 
 /// `dsim validate`.

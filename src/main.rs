@@ -29,6 +29,9 @@ fn main() -> ExitCode {
         cli::Command::Models => cmd::list::models(),
         cli::Command::Bench(a) => cmd::bench::bench(&a),
         cli::Command::Check(a) => cmd::check::check(&a),
+        cli::Command::Sweep(a) => cmd::sweep::sweep(&a),
+        cli::Command::Shrink(a) => cmd::shrink::shrink(&a),
+        cli::Command::Bugs(a) => cmd::list::bugs(&a),
     };
     match result {
         Ok(code) => code,

@@ -299,6 +299,33 @@ impl Model for KvClientConfig {
         true
     }
 
+    fn progress(
+        &self,
+        _: &sim_core::Simulation<World>,
+        _: &[NodeId],
+    ) -> Option<Box<dyn crate::model::Progress>> {
+        Some(Box::new(ClientProgress))
+    }
+
+    fn reductions(&self) -> Vec<toml::Table> {
+        let mut out = Vec::new();
+        if let Some(rate) = self.rate.filter(|r| *r >= 2.0) {
+            let halved = KvClientConfig {
+                rate: Some((rate / 2.0).floor()),
+                ..self.clone()
+            };
+            out.push(table_of(&halved));
+        }
+        if self.keys > 1 {
+            let one_key = KvClientConfig {
+                keys: 1,
+                ..self.clone()
+            };
+            out.push(table_of(&one_key));
+        }
+        out
+    }
+
     fn factory(&self, env: &NodeEnv<'_>) -> NodeFactory<World> {
         let config = self.clone();
         let servers = env.clusters.get(&self.target).cloned().unwrap_or_default();
@@ -660,6 +687,57 @@ impl Node<World> for KvClient {
                 }
             }
             KvClientTimer::Deadline => self.on_deadline(ctx),
+        }
+    }
+}
+
+/// The kv-client's liveness check: by the deadline, every client has had an operation
+/// invoked in the quiet phase complete `ok` (the service answers again).
+struct ClientProgress;
+
+impl crate::model::Progress for ClientProgress {
+    fn judge(
+        &self,
+        sim: &sim_core::Simulation<World>,
+        nodes: &[NodeId],
+        since: sim_core::SimTime,
+    ) -> crate::model::Verdict {
+        let served = |n: NodeId| {
+            sim.history()
+                .operations()
+                .iter()
+                .any(|o| o.client == n && o.invoked >= since && o.status == sim_core::OpPhase::Ok)
+        };
+        let name = |n: NodeId| {
+            sim.node_info(n)
+                .map_or_else(String::new, |i| i.name.clone())
+        };
+        let cluster = nodes
+            .first()
+            .and_then(|&n| sim.node_info(n))
+            .map_or_else(String::new, |i| i.cluster.clone());
+        let starved: Vec<String> = nodes
+            .iter()
+            .copied()
+            .filter(|&n| !served(n))
+            .map(name)
+            .collect();
+        let holds = starved.is_empty();
+        let summary = if holds {
+            format!("every client of {cluster} was served in the quiet phase (from {since})")
+        } else {
+            format!(
+                "{} had no operation served between {since} and {}",
+                starved.join(", "),
+                sim.now()
+            )
+        };
+        crate::model::Verdict {
+            check: format!("progress of {cluster}"),
+            holds,
+            summary,
+            metrics: [(format!("liveness.{cluster}"), f64::from(u8::from(holds)))].into(),
+            report: String::new(),
         }
     }
 }

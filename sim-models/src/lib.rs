@@ -5,6 +5,7 @@
 //! run summary ([`run`]) that the CLI and GUI print.
 
 pub mod bench;
+pub mod bugs;
 pub mod kv_client;
 pub mod lock;
 pub mod model;
@@ -12,6 +13,9 @@ pub mod ping;
 pub mod raft;
 pub mod run;
 pub mod scenario;
+pub mod shrink;
+pub mod swarm;
+pub mod sweep;
 pub mod window;
 pub mod world;
 

@@ -12,8 +12,9 @@ use std::rc::Rc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sim_core::{NodeFactory, NodeId, Simulation};
+use sim_core::{NodeFactory, NodeId, SimTime, Simulation};
 
+use crate::bugs::{BugSpec, Bugs};
 use crate::ping;
 use crate::world::World;
 use crate::{kv_client, lock, raft};
@@ -31,6 +32,8 @@ pub struct NodeEnv<'a> {
     pub clusters: &'a BTreeMap<String, Vec<NodeId>>,
     /// Ghost state shared by the checkers of this build.
     pub ghosts: &'a Ghosts,
+    /// The catalog bugs the scenario switches on (see [`crate::bugs`]).
+    pub bugs: &'a Bugs,
 }
 
 /// Ghost state shared by the models of one build of a scenario: checkers' bookkeeping that
@@ -115,6 +118,30 @@ pub trait Model: Debug {
         let _ = sim;
         Vec::new()
     }
+    /// The liveness check of this cluster's `nodes` for a quiet phase (faults off, network
+    /// healed) that starts now: what to remember of the state now, judged at the deadline by
+    /// [`Progress::judge`]. `None` (the default): the model has no progress to show.
+    fn progress(&self, sim: &Simulation<World>, nodes: &[NodeId]) -> Option<Box<dyn Progress>> {
+        let _ = (sim, nodes);
+        None
+    }
+    /// The fewest nodes a cluster of this model may be shrunk to (default 1).
+    fn min_nodes(&self) -> u32 {
+        1
+    }
+    /// Smaller variants of this configuration for the shrinker to try, each a replacement
+    /// for the model's keys of the cluster table (none by default). Fewer operations, fewer
+    /// keys: whatever makes a failing run simpler while the model stays valid.
+    fn reductions(&self) -> Vec<toml::Table> {
+        Vec::new()
+    }
+}
+
+/// A liveness check started when a quiet phase begins ([`Model::progress`]).
+pub trait Progress {
+    /// Whether the system made progress between `since` (the start of the quiet phase) and
+    /// now (the deadline): a verdict whose metrics include `liveness.<cluster>` (1 or 0).
+    fn judge(&self, sim: &Simulation<World>, nodes: &[NodeId], since: SimTime) -> Verdict;
 }
 
 /// Parses a model's configuration from the keys of its cluster table.
@@ -129,6 +156,8 @@ pub struct ModelSpec {
     pub description: &'static str,
     /// Its configuration parser.
     pub parse: ParseFn,
+    /// The broken variants of it a scenario can switch on (see [`crate::bugs`]).
+    pub bugs: &'static [BugSpec],
 }
 
 /// Parses a configuration type `C` with serde (unknown keys are errors in `C` itself).
@@ -152,31 +181,37 @@ pub fn registry() -> &'static [ModelSpec] {
             name: "echo",
             description: "answers every ping with a pong carrying its local clock; counts pings durably",
             parse: parse_with::<ping::EchoConfig>,
+            bugs: &[],
         },
         ModelSpec {
             name: "pinger",
             description: "a client that pings a target cluster, times out, and estimates clock skew",
             parse: parse_with::<ping::PingerConfig>,
+            bugs: &[],
         },
         ModelSpec {
             name: "raft-kv",
             description: "a key-value store replicated with Raft: elections, replication, snapshots, PreVote, CheckQuorum, ReadIndex",
             parse: raft::parse,
+            bugs: raft::BUGS,
         },
         ModelSpec {
             name: "kv-client",
             description: "a client issuing reads, writes and compare-and-sets to a key-value cluster, following leader redirects",
             parse: parse_with::<kv_client::KvClientConfig>,
+            bugs: &[],
         },
         ModelSpec {
             name: "lock-client",
             description: "a client of the lock service on raft-kv: a session with a lease, acquire, writes to protected stores, release",
             parse: parse_with::<lock::client::LockClientConfig>,
+            bugs: lock::client::BUGS,
         },
         ModelSpec {
             name: "fenced-store",
             description: "a store protected by a lock; with fencing it rejects writes with a token below the highest it has seen",
             parse: lock::store::parse,
+            bugs: lock::store::BUGS,
         },
     ]
 }

@@ -84,6 +84,9 @@ pub struct RunSummary {
     pub linearizability: Option<Linearizability>,
     /// The verdicts of the models' own checkers (mutual exclusion on a protected store, …).
     pub verdicts: Vec<Verdict>,
+    /// The liveness verdicts of the quiet phase (`[liveness]`): did each cluster with a
+    /// progress check make progress by the deadline. Empty without a quiet phase.
+    pub progress: Vec<Verdict>,
 }
 
 /// The verdict of the linearizability checker on a run's read / write / cas history.
@@ -106,6 +109,7 @@ impl RunSummary {
         self.violations.is_empty()
             && !self.outcome.hit_bound()
             && self.expectations.iter().all(|e| e.passed)
+            && self.progress.iter().all(|p| p.holds)
     }
 
     /// Why the run failed, one line per reason (empty when it passed).
@@ -150,6 +154,9 @@ impl RunSummary {
             }
             out.push(reason);
         }
+        for p in self.progress.iter().filter(|p| !p.holds) {
+            out.push(format!("no progress in the quiet phase: {}", p.summary));
+        }
         out
     }
 }
@@ -161,13 +168,52 @@ pub fn run(
     overrides: &Overrides,
 ) -> Result<(Simulation<World>, RunSummary), sim_core::BuildError> {
     let mut sim = scenario.build(overrides)?;
+    let progress = match scenario.quiet_phase() {
+        Some((after, deadline)) => run_quiet_phase(scenario, &mut sim, after, deadline),
+        None => Vec::new(),
+    };
     sim.run();
-    let summary = summarize(scenario, &sim);
+    let summary = summarize_with(scenario, &sim, progress);
     Ok((sim, summary))
 }
 
-/// Summarises a finished (or stopped) simulation of `scenario`.
+/// Runs `sim` to the deadline of its quiet phase: to its start, where every cluster's model
+/// takes note of the state ([`crate::model::Model::progress`]), then to the deadline, where
+/// each judges whether the cluster made progress.
+fn run_quiet_phase(
+    scenario: &Scenario,
+    sim: &mut Simulation<World>,
+    after: SimTime,
+    deadline: SimTime,
+) -> Vec<Verdict> {
+    sim.run_until(after);
+    let probes: Vec<_> = scenario
+        .clusters
+        .iter()
+        .filter_map(|c| {
+            let nodes = sim.cluster_nodes(&c.name);
+            c.config.progress(sim, &nodes).map(|p| (nodes, p))
+        })
+        .collect();
+    sim.run_until(deadline);
+    probes
+        .iter()
+        .map(|(nodes, p)| p.judge(sim, nodes, after))
+        .collect()
+}
+
+/// Summarises a finished (or stopped) simulation of `scenario` (without the quiet phase's
+/// verdicts, which only [`run`] can take).
 pub fn summarize(scenario: &Scenario, sim: &Simulation<World>) -> RunSummary {
+    summarize_with(scenario, sim, Vec::new())
+}
+
+/// Summarises a finished simulation with the liveness verdicts of its quiet phase.
+fn summarize_with(
+    scenario: &Scenario,
+    sim: &Simulation<World>,
+    progress: Vec<Verdict>,
+) -> RunSummary {
     let mut metrics = metric_table(scenario, sim);
     let checked = check_linearizability(sim);
     match checked.as_ref().map(|(v, _)| v) {
@@ -182,7 +228,7 @@ pub fn summarize(scenario: &Scenario, sim: &Simulation<World>) -> RunSummary {
         .iter()
         .flat_map(|c| c.config.verdicts(sim))
         .collect();
-    for v in &verdicts {
+    for v in verdicts.iter().chain(&progress) {
         metrics.extend(v.metrics.iter().map(|(k, x)| (k.clone(), *x)));
     }
     let expectations = scenario
@@ -214,6 +260,7 @@ pub fn summarize(scenario: &Scenario, sim: &Simulation<World>) -> RunSummary {
         expectations,
         linearizability,
         verdicts,
+        progress,
     }
 }
 

@@ -103,3 +103,41 @@ pub fn models() -> Result<ExitCode, String> {
     render::print_table(&t);
     Ok(ExitCode::SUCCESS)
 }
+
+#[derive(Serialize)]
+struct BugEntry {
+    name: &'static str,
+    caught_by: &'static str,
+    description: &'static str,
+}
+
+/// Lists the bug catalog: each deliberate bug, the checker that catches it, what it breaks.
+pub fn bugs(args: &crate::cli::BugsArgs) -> Result<ExitCode, String> {
+    let entries: Vec<BugEntry> = sim_models::bugs::catalog()
+        .into_iter()
+        .map(|b| BugEntry {
+            name: b.name,
+            caught_by: b.caught_by,
+            description: b.description,
+        })
+        .collect();
+    if args.json {
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&entries).map_err(|e| e.to_string())?
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut t = render::table(&["bug", "caught by", "what goes wrong"]);
+    t.set_width(terminal_width());
+    t.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+    for b in &entries {
+        t.add_row(vec![b.name, b.caught_by, b.description]);
+    }
+    render::print_table(&t);
+    outln!();
+    outln!(
+        "switch one on in a scenario: bugs = [\"raft.vote-not-persisted\"]; scenarios/bugs/ has one scenario per bug"
+    );
+    Ok(ExitCode::SUCCESS)
+}

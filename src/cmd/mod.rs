@@ -6,6 +6,8 @@ pub mod check;
 pub mod determinism;
 pub mod list;
 pub mod run;
+pub mod shrink;
+pub mod sweep;
 pub mod validate;
 
 use std::path::Path;

@@ -32,12 +32,25 @@ pub fn reproduce_line(path: &Path, seed: u64, args: &RunArgs) -> String {
     if let Some(d) = args.duration {
         line.push_str(&format!(" --duration {d}"));
     }
+    if args.swarm {
+        line.push_str(" --swarm");
+    }
     line
 }
 
 /// Runs the scenario and prints the summary; exit 1 if the run failed.
 pub fn run(args: &RunArgs) -> Result<ExitCode, String> {
-    let scenario = super::load(&args.scenario)?;
+    let mut scenario = super::load(&args.scenario)?;
+    if args.swarm {
+        let seed = args.seed.unwrap_or(scenario.spec.seed);
+        let (drawn, draw) = scenario
+            .swarm(seed)
+            .map_err(|e| crate::render::diagnostic(&e))?;
+        if let Some(d) = draw {
+            eprintln!("swarm: seed {seed} drew {d}");
+        }
+        scenario = drawn;
+    }
     let trace_format = match &args.trace {
         Some(p) => Some(TraceFormat::from_path(p).ok_or_else(|| {
             format!(

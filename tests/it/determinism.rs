@@ -56,9 +56,15 @@ fn every_shipped_scenario_is_deterministic_and_seed_sensitive() {
     }
 }
 
+/// Every shipped scenario passes its expectations, except the bug catalog's
+/// (`scenarios/bugs/`): they switch a deliberate bug on and their seed is one that shows it
+/// (`tests/it/bugs.rs` checks that they fail with the bug and pass without).
 #[test]
 fn every_shipped_scenario_passes_its_expectations() {
-    for f in shipped_scenarios() {
+    for f in shipped_scenarios()
+        .into_iter()
+        .filter(|f| !f.components().any(|c| c.as_os_str() == "bugs"))
+    {
         let scenario = Scenario::load(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         assert!(
             !scenario.spec.expect.is_empty(),

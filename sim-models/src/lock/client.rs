@@ -15,6 +15,11 @@
 //! lost: the client stops writing and opens a new session. A write a store rejects as stale
 //! means the same (someone with a newer token wrote there).
 //!
+//! The lease is timed on the client's *monotonic* clock (its oscillator, drift included, but
+//! not the steps an NTP-style `clock_jump` makes); the catalog bug
+//! `lock.lease-trusts-skewed-clock` times it on the wall clock instead, so a clock stepped
+//! back keeps the client writing long after its lease ended.
+//!
 //! **Where it goes wrong.** Between the check and the write lies `work`: a process paused there
 //! (`pause` fault) for longer than the rest of its lease wakes up and writes with the token of
 //! a lock that has since passed to another client; a clock that runs slow stretches the local
@@ -45,9 +50,17 @@ use sim_core::{
     Ctx, Duration, Labeled, LocalTime, Node, NodeFactory, NodeId, OpCall, OpId, OpPhase, TimerId,
 };
 
+use crate::bugs::BugSpec;
 use crate::lock::{LockMsg, LockOp, LockOutcome, LockResult, WriteOutcome};
 use crate::model::{ConfigProblem, Model, NodeEnv, table_of};
 use crate::world::{Durable, Msg, Timer, World};
+
+/// The lock client's catalog bugs (see [`crate::bugs`]).
+pub const BUGS: &[BugSpec] = &[BugSpec {
+    name: "lock.lease-trusts-skewed-clock",
+    description: "the lock client times its lease on its wall clock, which NTP may step back, instead of its monotonic clock: it keeps writing after the lease ended",
+    caught_by: "mutual exclusion on an unfenced store",
+}];
 
 /// Storage key of the number of times the client has started.
 pub const INCARNATION_KEY: &str = "incarnation";
@@ -206,13 +219,12 @@ impl Model for LockClientConfig {
             .flat_map(|s| env.clusters.get(s).cloned().unwrap_or_default())
             .collect();
         let first = env.index;
+        let wall_clock_leases = env.bugs.has("lock.lease-trusts-skewed-clock");
         Box::new(move || {
-            Box::new(LockClient::new(
-                config.clone(),
-                servers.clone(),
-                stores.clone(),
-                first,
-            ))
+            let mut client =
+                LockClient::new(config.clone(), servers.clone(), stores.clone(), first);
+            client.wall_clock_leases = wall_clock_leases;
+            Box::new(client)
         })
     }
 }
@@ -320,6 +332,8 @@ pub struct LockClient {
     write_timer: Option<TimerId>,
     /// When to open the first session.
     start: Duration,
+    /// Time the lease on the wall clock (the bug `lock.lease-trusts-skewed-clock`).
+    wall_clock_leases: bool,
 }
 
 impl LockClient {
@@ -353,6 +367,17 @@ impl LockClient {
             keepalive_timer: None,
             write_timer: None,
             start,
+            wall_clock_leases: false,
+        }
+    }
+
+    /// The clock the lease is timed on, as nanoseconds on one scale: monotonic, or the wall
+    /// clock under the bug.
+    fn lease_clock(&self, ctx: &Ctx<'_, World>) -> LocalTime {
+        if self.wall_clock_leases {
+            ctx.now()
+        } else {
+            LocalTime(ctx.monotonic().0)
         }
     }
 
@@ -382,7 +407,7 @@ impl LockClient {
             self.config.retry_every,
             Timer::LockClient(LockClientTimer::Retry { seq }),
         );
-        let sent = ctx.now();
+        let sent = self.lease_clock(ctx);
         self.open.insert(
             seq,
             OpenRequest {
@@ -654,9 +679,10 @@ impl LockClient {
             return;
         }
         // The lease must outlive the gap before the write, on the local clock.
+        let lease_now = self.lease_clock(ctx);
         if self
             .session
-            .is_none_or(|s| now.after(self.config.work) >= s.valid_until)
+            .is_none_or(|s| lease_now.after(self.config.work) >= s.valid_until)
         {
             self.lose(ctx);
             return;

@@ -20,11 +20,19 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 use sim_core::{Ctx, Node, NodeFactory, NodeId, OpCall, Simulation};
 
+use crate::bugs::BugSpec;
 use crate::lock::checker::{AcceptedWrite, judge};
 use crate::lock::witness::{self, Ended, LockWitness};
 use crate::lock::{LockMsg, WriteOutcome};
 use crate::model::{ConfigProblem, Model, NodeEnv, Verdict, table_of};
 use crate::world::{Durable, Msg, World};
+
+/// The store's catalog bugs (see [`crate::bugs`]).
+pub const BUGS: &[BugSpec] = &[BugSpec {
+    name: "lock.no-fencing-tokens",
+    description: "the lock service hands out no usable fencing token, so a fencing store has nothing to compare and accepts a write from a holder whose lock has passed on",
+    caught_by: "mutual exclusion on a fencing store",
+}];
 
 /// Storage key of the highest accepted token.
 pub const FENCE_KEY: &str = "fence";
@@ -85,7 +93,9 @@ impl Model for FencedStore {
             nodes: env.clusters.get(env.cluster).cloned().unwrap_or_default(),
             witness: Rc::clone(&witness),
         });
-        let fencing = self.config.fencing;
+        // Without tokens from the lock service a store cannot fence, whatever it is set to do.
+        // (The store still reports the grant's true token to the ghost checker.)
+        let fencing = self.config.fencing && !env.bugs.has("lock.no-fencing-tokens");
         Box::new(move || {
             Box::new(StoreNode {
                 fencing,

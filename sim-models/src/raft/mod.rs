@@ -78,6 +78,7 @@ pub mod log;
 pub mod msg;
 pub mod node;
 pub mod observer;
+pub mod progress;
 pub mod state_machine;
 
 #[cfg(test)]
@@ -90,6 +91,7 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 use sim_core::{Duration, DurationDist, NodeFactory, NodeId};
 
+use crate::bugs::BugSpec;
 use crate::lock::witness::{self, LockWitness};
 use crate::model::{ConfigProblem, Model, NodeEnv, table_of};
 use crate::world::World;
@@ -119,6 +121,54 @@ pub enum CommitRule {
     /// Any entry stored on a majority. **Unsafe**: the bug of the paper's Figure 8, offered so
     /// the invariant checker can be seen catching it (`scenarios/raft/figure8.toml`).
     AnyTerm,
+}
+
+/// Raft's catalog bugs (see [`crate::bugs`]): each a mistake real implementations made.
+pub const BUGS: &[BugSpec] = &[
+    BugSpec {
+        name: "raft.vote-not-persisted",
+        description: "votedFor is not written to storage: a server that restarts votes again in the same term, and two leaders are elected",
+        caught_by: "Raft observer: Election Safety",
+    },
+    BugSpec {
+        name: "raft.commit-old-term",
+        description: "a leader commits an entry of an earlier term by counting its replicas (the paper's Figure 8); a later leader overwrites it",
+        caught_by: "Raft observer: Leader Completeness / State Machine Safety",
+    },
+    BugSpec {
+        name: "raft.vote-without-log-check",
+        description: "a server grants its vote without checking that the candidate's log is at least as up-to-date as its own; a stale leader overwrites committed entries",
+        caught_by: "Raft observer: Leader Completeness / State Machine Safety",
+    },
+    BugSpec {
+        name: "raft.apply-before-commit",
+        description: "the leader applies an entry (and answers the client) as soon as it appends it, before a majority holds it; a new leader loses the acknowledged write",
+        caught_by: "Raft observer: State Machine Safety; linearizability",
+    },
+];
+
+/// Which of [`BUGS`] a cluster runs with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RaftBugs {
+    /// `raft.vote-not-persisted`.
+    pub vote_not_persisted: bool,
+    /// `raft.commit-old-term`: behaves as `commit_rule = "any-term"`.
+    pub commit_old_term: bool,
+    /// `raft.vote-without-log-check`.
+    pub vote_without_log_check: bool,
+    /// `raft.apply-before-commit`.
+    pub apply_before_commit: bool,
+}
+
+impl RaftBugs {
+    fn from(bugs: &crate::bugs::Bugs) -> Self {
+        RaftBugs {
+            vote_not_persisted: bugs.has("raft.vote-not-persisted"),
+            commit_old_term: bugs.has("raft.commit-old-term"),
+            vote_without_log_check: bugs.has("raft.vote-without-log-check"),
+            apply_before_commit: bugs.has("raft.apply-before-commit"),
+        }
+    }
 }
 
 fn default_election_timeout() -> DurationDist {
@@ -167,6 +217,9 @@ pub struct RaftConfig {
     /// `"current-term"` (default, the paper's rule) or `"any-term"` (deliberately unsafe).
     #[serde(default)]
     pub commit_rule: CommitRule,
+    /// The catalog bugs switched on (from the scenario's `bugs`, not a key of the cluster).
+    #[serde(skip)]
+    pub bugs: RaftBugs,
 }
 
 impl RaftConfig {
@@ -262,6 +315,24 @@ impl Model for RaftKv {
         self.config.check()
     }
 
+    fn progress(
+        &self,
+        sim: &sim_core::Simulation<World>,
+        nodes: &[NodeId],
+    ) -> Option<Box<dyn crate::model::Progress>> {
+        let cluster = nodes
+            .first()
+            .and_then(|&n| sim.node_info(n))
+            .map(|i| i.cluster.clone())?;
+        Some(Box::new(progress::RaftProgress::start(
+            sim, &cluster, nodes,
+        )))
+    }
+
+    fn min_nodes(&self) -> u32 {
+        3
+    }
+
     fn factory(&self, env: &NodeEnv<'_>) -> NodeFactory<World> {
         let members = env.clusters.get(env.cluster).cloned().unwrap_or_default();
         let names: BTreeMap<NodeId, String> = members
@@ -273,7 +344,11 @@ impl Model for RaftKv {
         let names = Rc::new(names);
         let peers: Vec<NodeId> = members.into_iter().filter(|&n| n != env.id).collect();
         let me = env.id;
-        let config = self.config.clone();
+        let mut config = self.config.clone();
+        config.bugs = RaftBugs::from(env.bugs);
+        if config.bugs.commit_old_term {
+            config.commit_rule = CommitRule::AnyTerm;
+        }
         Box::new(move || {
             Box::new(RaftNode::new(
                 config.clone(),

@@ -432,7 +432,10 @@ impl RaftNode {
             META_KEY,
             Durable::RaftMeta {
                 term: self.term,
-                voted_for: self.voted_for,
+                // The bug: the vote lives only in memory.
+                voted_for: self
+                    .voted_for
+                    .filter(|_| !self.config.bugs.vote_not_persisted),
             },
         );
     }
@@ -813,7 +816,8 @@ impl RaftNode {
             );
             return;
         }
-        let up_to_date = self.log.candidate_up_to_date(last_index, last_term);
+        let up_to_date = self.config.bugs.vote_without_log_check
+            || self.log.candidate_up_to_date(last_index, last_term);
         if pre_vote {
             // Never change term for a pre-vote.
             let granted = term > self.term && up_to_date;
@@ -1139,7 +1143,12 @@ impl RaftNode {
     }
 
     fn apply_committed(&mut self, ctx: &mut Ctx<'_, World>) {
-        while self.applied < self.commit {
+        self.apply_up_to(ctx, self.commit);
+    }
+
+    /// Applies entries up to `limit` (the commit index, but for a bug of the catalog).
+    fn apply_up_to(&mut self, ctx: &mut Ctx<'_, World>, limit: u64) {
+        while self.applied < limit {
             let i = self.applied + 1;
             let Some(entry) = self.log.get(i).cloned() else {
                 ctx.violation(format!(
@@ -1258,6 +1267,10 @@ impl RaftNode {
                 self.proposed.insert((from, seq), index);
                 self.replicate(ctx);
                 self.maybe_commit(ctx);
+                if self.config.bugs.apply_before_commit {
+                    // The bug: apply (and answer) what is only in the leader's log.
+                    self.apply_up_to(ctx, self.log.last_index());
+                }
             }
         }
     }

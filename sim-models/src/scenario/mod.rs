@@ -22,7 +22,9 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 pub use error::{Locator, ScenarioError, line_column};
 use spec::{FAULT_ACTIONS, FaultSpec, FileSpec};
 
+use crate::bugs::Bugs;
 use crate::model::{self, Ghosts, Model, NodeEnv};
+use crate::swarm::SwarmDraw;
 use crate::world::World;
 
 /// The most nodes one scenario may have (the partition table is quadratic in nodes).
@@ -71,6 +73,8 @@ pub struct Scenario {
     pub faults: Vec<ScheduledFault>,
     /// The nemesis resolved to node ids.
     pub nemesis: Option<NemesisConfig>,
+    /// The catalog bugs switched on.
+    pub bugs: Bugs,
 }
 
 /// What a run may change from the file.
@@ -135,7 +139,9 @@ impl Scenario {
             nodes: Vec::new(),
             faults: Vec::new(),
             nemesis: None,
+            bugs: Bugs::default(),
         };
+        s.check_bugs(&loc)?;
         s.plan_nodes(&loc)?;
         s.check_models(&loc, text)?;
         s.check_network(&loc)?;
@@ -143,7 +149,28 @@ impl Scenario {
         s.resolve_faults(&loc)?;
         s.resolve_nemesis(&loc)?;
         s.check_expectations(&loc)?;
+        s.check_liveness(&loc)?;
+        s.check_swarm(&loc)?;
         Ok(s)
+    }
+
+    fn check_bugs(&mut self, loc: &Locator<'_>) -> Result<(), ScenarioError> {
+        for name in &self.spec.bugs {
+            if crate::bugs::find(name.get_ref()).is_none() {
+                let valid: Vec<&str> = crate::bugs::catalog().iter().map(|b| b.name).collect();
+                return Err(loc.at(
+                    name.span(),
+                    Some("bugs"),
+                    format!(
+                        "unknown bug \"{}\": expected one of {} (`dsim bugs` describes them)",
+                        name.get_ref(),
+                        valid.join(", ")
+                    ),
+                ));
+            }
+        }
+        self.bugs = Bugs::from_names(self.spec.bugs.iter().map(|b| b.get_ref().as_str()));
+        Ok(())
     }
 
     fn plan_nodes(&mut self, loc: &Locator<'_>) -> Result<(), ScenarioError> {
@@ -543,6 +570,95 @@ impl Scenario {
         Ok(())
     }
 
+    fn check_liveness(&self, loc: &Locator<'_>) -> Result<(), ScenarioError> {
+        let Some(l) = &self.spec.liveness else {
+            return Ok(());
+        };
+        let (after, within) = (*l.get_ref().after.get_ref(), *l.get_ref().within.get_ref());
+        let end = *self.spec.duration.get_ref();
+        if after + within > end {
+            return Err(loc.at(
+                l.get_ref().within.span(),
+                Some("liveness.within"),
+                format!(
+                    "the quiet phase's deadline ({after} + {within}) is after the end of the run ({end}): lengthen duration or shorten the phase"
+                ),
+            ));
+        }
+        if within == Duration::ZERO {
+            return Err(loc.at(
+                l.get_ref().within.span(),
+                Some("liveness.within"),
+                "within must be above 0: the system needs time to make progress",
+            ));
+        }
+        if let Some(f) = self
+            .spec
+            .faults
+            .iter()
+            .find(|f| *f.get_ref().at.get_ref() >= after)
+        {
+            return Err(loc.at(
+                f.get_ref().at.span(),
+                None,
+                format!(
+                    "fault at {} falls in the quiet phase (from liveness.after = {after} on, faults are off): move it earlier",
+                    f.get_ref().at.get_ref()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_swarm(&self, loc: &Locator<'_>) -> Result<(), ScenarioError> {
+        let Some(sw) = &self.spec.swarm else {
+            return Ok(());
+        };
+        if sw.get_ref().kinds.is_empty() {
+            let all: Vec<String> = NemesisKind::ALL.iter().map(|k| format!("{k:?}")).collect();
+            return Err(loc.at(
+                sw.span(),
+                Some("swarm.kinds"),
+                format!(
+                    "the swarm needs at least one fault kind ({})",
+                    all.join(", ").to_lowercase()
+                ),
+            ));
+        }
+        self.resolve_all(loc, &sw.get_ref().targets, "swarm.targets")?;
+        Ok(())
+    }
+
+    /// The quiet phase: when it starts and its deadline (true times), if the scenario has one.
+    pub fn quiet_phase(&self) -> Option<(SimTime, SimTime)> {
+        self.spec.liveness.as_ref().map(|l| {
+            let after = SimTime::ZERO + *l.get_ref().after.get_ref();
+            (after, after + *l.get_ref().within.get_ref())
+        })
+    }
+
+    /// The scenario as seed `seed` of a `--swarm` sweep runs it: the `[swarm]` table's draws
+    /// written in (see [`crate::swarm`]), and what was drawn. Without a `[swarm]` table that
+    /// is an error naming the file.
+    pub fn swarm(&self, seed: u64) -> Result<(Scenario, Option<SwarmDraw>), ScenarioError> {
+        let Some(spec) = self.spec.swarm.as_ref().map(|s| s.get_ref().clone()) else {
+            let text = std::fs::read_to_string(&self.path).unwrap_or_default();
+            return Err(Locator::new(&self.path, &text, None).whole(
+                "swarm",
+                "--swarm needs a [swarm] table saying which faults and network parameters a seed may draw (docs/scenario-format.md)",
+            ));
+        };
+        let draw = spec.draw(seed);
+        let overrides = Overrides {
+            seed: Some(seed),
+            ..Overrides::default()
+        };
+        let mut root: toml::Table = toml::from_str(&self.to_toml(&overrides)).unwrap_or_default();
+        crate::swarm::apply(&mut root, &spec, &draw);
+        let text = toml::to_string(&root).unwrap_or_default();
+        Ok((Scenario::parse(&self.path, &text)?, Some(draw)))
+    }
+
     /// The scenario's name.
     pub fn name(&self) -> &str {
         &self.spec.name
@@ -585,6 +701,7 @@ impl Scenario {
                 cluster: &cluster.name,
                 clusters: &map,
                 ghosts: &ghosts,
+                bugs: &self.bugs,
             };
             b = b.node(
                 plan.name.clone(),
@@ -599,10 +716,28 @@ impl Scenario {
                 b = b.fault(f.at, f.action.clone());
             }
         }
+        let quiet = self.quiet_phase().map(|(after, _)| after);
         if let Some(n) = &self.nemesis {
             let mut n = n.clone();
             n.stop = n.stop.min(SimTime::ZERO + duration);
+            if let Some(after) = quiet {
+                n.stop = n.stop.min(after);
+            }
             b = b.nemesis(n);
+        }
+        if let Some(after) = quiet.filter(|a| a.0 <= duration.0) {
+            // The quiet phase: undo every fault that may still be in force.
+            for action in [
+                FaultAction::Heal,
+                FaultAction::LatencySpikeEnd,
+                FaultAction::LossBurstEnd,
+            ] {
+                b = b.fault(after, action);
+            }
+            for id in 0..self.nodes.len() {
+                b = b.fault(after, FaultAction::Resume(NodeId(id as u32)));
+                b = b.fault(after, FaultAction::Restart(NodeId(id as u32)));
+            }
         }
         b.build()
     }
@@ -684,12 +819,15 @@ impl Scenario {
             "seed",
             "duration",
             "trace",
+            "bugs",
             "limits",
             "network",
             "clocks",
             "cluster",
             "faults",
             "nemesis",
+            "liveness",
+            "swarm",
             "expect",
         ];
         let mut out = toml::Table::new();

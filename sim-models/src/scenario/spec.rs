@@ -26,6 +26,9 @@ pub struct FileSpec {
     /// How much trace to keep (`off`, `summary`, `full`; default `summary`).
     #[serde(default)]
     pub trace: TraceLevel,
+    /// Catalog bugs to switch on, by name (`dsim bugs` lists them; default none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bugs: Vec<Spanned<String>>,
     /// Bounds on the run.
     #[serde(default)]
     pub limits: LimitsSpec,
@@ -44,6 +47,131 @@ pub struct FileSpec {
     /// What must hold at the end: metric name → expectation.
     #[serde(default)]
     pub expect: BTreeMap<Spanned<String>, Spanned<Expectation>>,
+    /// A quiet phase at the end in which the system must make progress again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub liveness: Option<Spanned<LivenessSpec>>,
+    /// Bounds within which `dsim sweep --swarm` draws each seed's faults and network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swarm: Option<Spanned<SwarmSpec>>,
+}
+
+/// `[liveness]`: from `after` on, faults stop and are undone (network healed, bursts and
+/// spikes ended, paused nodes resumed, crashed ones restarted), and by `after + within`
+/// every model with a progress check must show progress (a leader, converged replicas, a
+/// drained backlog).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LivenessSpec {
+    /// When the quiet phase starts.
+    pub after: Spanned<Duration>,
+    /// How long the system has to make progress.
+    pub within: Spanned<Duration>,
+}
+
+/// A range `[low, high]` of durations, checked where it is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DurationRange {
+    /// The low end.
+    pub lo: Duration,
+    /// The high end (at least `lo`).
+    pub hi: Duration,
+}
+
+impl Serialize for DurationRange {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        [self.lo, self.hi].serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for DurationRange {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v: Vec<Duration> = Vec::deserialize(d)?;
+        match v.as_slice() {
+            [lo, hi] if lo <= hi => Ok(DurationRange { lo: *lo, hi: *hi }),
+            [lo, hi] => Err(de::Error::custom(format!(
+                "the range [{lo}, {hi}] goes backwards: write the low end first"
+            ))),
+            _ => Err(de::Error::custom(
+                "expected a range of two durations, [low, high], e.g. [\"100ms\", \"2s\"]",
+            )),
+        }
+    }
+}
+
+/// A range `[low, high]` of probabilities, checked where it is written.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ProbabilityRange {
+    /// The low end.
+    pub lo: f64,
+    /// The high end (at least `lo`).
+    pub hi: f64,
+}
+
+impl Serialize for ProbabilityRange {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        [self.lo, self.hi].serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ProbabilityRange {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v: Vec<Probability> = Vec::deserialize(d)?;
+        match v.as_slice() {
+            [lo, hi] if lo.0 <= hi.0 => Ok(ProbabilityRange { lo: lo.0, hi: hi.0 }),
+            [lo, hi] => Err(de::Error::custom(format!(
+                "the range [{}, {}] goes backwards: write the low end first",
+                lo.0, hi.0
+            ))),
+            _ => Err(de::Error::custom(
+                "expected a range of two probabilities, [low, high], e.g. [0, 0.05]",
+            )),
+        }
+    }
+}
+
+fn default_swarm_interval() -> DurationRange {
+    DurationRange {
+        lo: Duration::from_millis(500),
+        hi: Duration::from_secs(10),
+    }
+}
+
+fn default_swarm_fault_duration() -> DurationRange {
+    DurationRange {
+        lo: Duration::from_millis(100),
+        hi: Duration::from_secs(5),
+    }
+}
+
+/// `[swarm]`: what each seed of a `--swarm` sweep may draw (TigerBeetle's swarm testing: a
+/// different fault mix per seed finds bugs one fixed mix hides). Each seed picks a non-empty
+/// subset of `kinds` for a nemesis, its mean interval and longest fault within the ranges,
+/// and, for the default link, a loss, a duplication rate and a mean latency within theirs.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SwarmSpec {
+    /// Fault kinds a seed may draw (each with probability one half, at least one).
+    pub kinds: Vec<NemesisKind>,
+    /// Range of the mean wait between faults (default `["500ms", "10s"]`).
+    #[serde(default = "default_swarm_interval")]
+    pub interval: DurationRange,
+    /// Range of the longest fault: each lasts uniform(low, drawn) (default `["100ms", "5s"]`).
+    #[serde(default = "default_swarm_fault_duration")]
+    pub fault_duration: DurationRange,
+    /// Range of the default link's loss (default: the `[network]` loss).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<ProbabilityRange>,
+    /// Range of the default link's duplication (default: the `[network]` one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<ProbabilityRange>,
+    /// Range of the default link's mean latency; the drawn link is uniform(mean/2, 3·mean/2)
+    /// (default: the `[network]` latency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency: Option<DurationRange>,
+    /// Nodes or clusters the nemesis may touch (default: every node of every non-client
+    /// cluster).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<Spanned<String>>,
 }
 
 /// `[limits]`: bounds that turn a runaway run into a reported outcome.
