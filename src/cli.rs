@@ -160,11 +160,11 @@ pub struct ShrinkArgs {
     #[arg(long)]
     pub kind: Option<String>,
     /// Most runs to spend.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 3000)]
     pub max_runs: usize,
     /// Other seeds to try a smaller candidate with when the seed no longer fails with it
     /// (0 keeps the seed; the reproducer records the seed it fails with).
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 16)]
     pub reseed: u32,
     /// Write the shrunk scenario to FILE (default: print it).
     #[arg(long, value_name = "FILE")]

@@ -103,8 +103,8 @@ impl Default for Options {
         Options {
             swarm: false,
             kind: None,
-            max_runs: 2_000,
-            reseed: 8,
+            max_runs: 3_000,
+            reseed: 16,
         }
     }
 }

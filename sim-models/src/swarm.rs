@@ -100,7 +100,8 @@ impl SwarmSpec {
     }
 }
 
-fn kind_name(k: sim_core::NemesisKind) -> String {
+/// A nemesis kind as scenarios write it (`clock-jump`).
+pub fn kind_name(k: sim_core::NemesisKind) -> String {
     toml::Value::try_from(k)
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))

@@ -1,6 +1,10 @@
 //! Integration tests across crates, one binary (as ripgrep does). Contents:
 //!
 //! * `scenario_errors` — bad scenario files and the exact errors they give;
+//! * `bugs` — the bug catalog: sweeps find each bug within a stated number of seeds, the
+//!   scenario passes without it, and the shrunk reproducer is small and fails on its own;
+//! * `sweep` — `dsim sweep`, `sweep merge`, shards, an interrupted sweep, `dsim shrink`,
+//!   swarm draws and the quiet liveness phase;
 //! * `engine` — crash/restart semantics, partitions, pauses, clocks, bounds;
 //! * `determinism` — every shipped scenario twice, different seeds, golden hashes;
 //! * `lock` — the lock service: its scenarios' stories and their counterfactuals, fencing
@@ -11,6 +15,7 @@
 //! * `strategies` — the proptest strategies behind it (fault schedules, network, clocks,
 //!   whole raft-kv scenarios), for any property to reuse.
 
+mod bugs;
 mod cli;
 mod determinism;
 mod engine;
@@ -18,3 +23,4 @@ mod lock;
 mod raft_props;
 mod scenario_errors;
 mod strategies;
+mod sweep;

@@ -489,3 +489,114 @@ fn fencing_takes_a_boolean() {
     );
     fails(&text, 13, "cluster[1].fencing", "invalid type");
 }
+
+/// The good scenario with `extra` inserted after its `duration` line (top-level keys).
+fn top_with(extra: &str) -> String {
+    GOOD.replace(
+        "duration = \"60s\"\n",
+        &format!("duration = \"60s\"\n{extra}\n"),
+    )
+}
+
+#[test]
+fn unknown_bug_lists_the_catalog() {
+    let e = fails(
+        &top_with("bugs = [\"raft.vote-not-persisted\", \"raft.typo\"]"),
+        4,
+        "bugs",
+        "unknown bug \"raft.typo\": expected one of raft.vote-not-persisted, raft.commit-old-term",
+    );
+    assert!(
+        e.message.contains("lock.no-fencing-tokens"),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.column, 36, "points at the bad name");
+}
+
+#[test]
+fn known_bugs_parse() {
+    let s = parse(&top_with("bugs = [\"raft.vote-not-persisted\"]")).expect("valid");
+    assert!(s.bugs.has("raft.vote-not-persisted"));
+    assert!(!s.bugs.has("raft.commit-old-term"));
+}
+
+#[test]
+fn liveness_deadline_after_the_end() {
+    fails(
+        &format!("{GOOD}\n[liveness]\nafter = \"50s\"\nwithin = \"20s\"\n"),
+        31,
+        "liveness.within",
+        "the quiet phase's deadline (50s + 20s) is after the end of the run (1m)",
+    );
+}
+
+#[test]
+fn fault_inside_the_quiet_phase() {
+    fails(
+        &format!("{GOOD}\n[liveness]\nafter = \"15s\"\nwithin = \"10s\"\n"),
+        26,
+        "faults[1].at",
+        "fault at 20s falls in the quiet phase",
+    );
+}
+
+#[test]
+fn liveness_needs_both_keys() {
+    fails(
+        &format!("{GOOD}\n[liveness]\nafter = \"15s\"\n"),
+        29,
+        "liveness.within",
+        "missing field `within`",
+    );
+}
+
+#[test]
+fn swarm_with_unknown_kind() {
+    fails(
+        &format!("{GOOD}\n[swarm]\nkinds = [\"crash\", \"meteor\"]\n"),
+        30,
+        "swarm.kinds[1]",
+        "unknown variant `meteor`",
+    );
+}
+
+#[test]
+fn swarm_range_backwards() {
+    fails(
+        &format!("{GOOD}\n[swarm]\nkinds = [\"crash\"]\ninterval = [\"5s\", \"1s\"]\n"),
+        31,
+        "swarm.interval",
+        "the range [5s, 1s] goes backwards",
+    );
+}
+
+#[test]
+fn swarm_loss_range_outside_probabilities() {
+    fails(
+        &format!("{GOOD}\n[swarm]\nkinds = [\"crash\"]\nloss = [0, 1.5]\n"),
+        31,
+        "swarm.loss[1]",
+        "probability 1.5 is outside [0, 1]",
+    );
+}
+
+#[test]
+fn swarm_needs_a_kind() {
+    fails(
+        &format!("{GOOD}\n[swarm]\nkinds = []\n"),
+        29,
+        "swarm.kinds",
+        "the swarm needs at least one fault kind (crash, pause, partition, isolate, clock-jump",
+    );
+}
+
+#[test]
+fn swarm_target_must_exist() {
+    fails(
+        &format!("{GOOD}\n[swarm]\nkinds = [\"crash\"]\ntargets = [\"srv9\"]\n"),
+        31,
+        "swarm.targets[0]",
+        "unknown node \"srv9\" in swarm.targets",
+    );
+}

@@ -615,13 +615,16 @@ impl Scenario {
             return Ok(());
         };
         if sw.get_ref().kinds.is_empty() {
-            let all: Vec<String> = NemesisKind::ALL.iter().map(|k| format!("{k:?}")).collect();
+            let all: Vec<String> = NemesisKind::ALL
+                .iter()
+                .map(|k| crate::swarm::kind_name(*k))
+                .collect();
             return Err(loc.at(
                 sw.span(),
                 Some("swarm.kinds"),
                 format!(
                     "the swarm needs at least one fault kind ({})",
-                    all.join(", ").to_lowercase()
+                    all.join(", ")
                 ),
             ));
         }
