@@ -269,6 +269,11 @@ pub fn shrink(
     options: &Options,
     mut progress: impl FnMut(usize, &Size),
 ) -> Result<Shrunk, ShrinkError> {
+    if i64::try_from(seed).is_err() {
+        return Err(ShrinkError::Scenario(format!(
+            "seed {seed} is above 2^63 - 1, the largest the shrinker can edit as a TOML integer"
+        )));
+    }
     let overrides = Overrides {
         seed: Some(seed),
         ..Overrides::default()
@@ -344,10 +349,10 @@ pub fn shrink(
     }
 
     let mut best = s.best;
-    best.insert(
-        "seed".into(),
-        Value::Integer(i64::try_from(s.seed).unwrap_or(i64::MAX)),
-    );
+    // A TOML integer is an i64: a larger seed goes in as digits after rendering.
+    let seed_value =
+        i64::try_from(s.seed).map_or_else(|_| Value::String(s.seed.to_string()), Value::Integer);
+    best.insert("seed".into(), seed_value);
     let source = scenario.path.display().to_string();
     if let Some(Value::String(d)) = best.get("description") {
         let d = format!(

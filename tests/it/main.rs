@@ -12,6 +12,9 @@
 //! * `cli` — the `dsim` binary end to end;
 //! * `raft_props` — the Raft property: invariants and linearizability under random fault
 //!   schedules (`DSIM_PROPTEST_CASES` sets the number of cases);
+//! * `props` — properties over generated cases: the engine is deterministic for any input,
+//!   fencing keeps mutual exclusion under any schedule, the network keeps its bounds (loss
+//!   rate, no delivery across a partition, FIFO order);
 //! * `strategies` — the proptest strategies behind it (fault schedules, network, clocks,
 //!   whole raft-kv scenarios), for any property to reuse.
 
@@ -20,6 +23,7 @@ mod cli;
 mod determinism;
 mod engine;
 mod lock;
+mod props;
 mod raft_props;
 mod scenario_errors;
 mod strategies;

@@ -600,3 +600,18 @@ fn swarm_target_must_exist() {
         "unknown node \"srv9\" in swarm.targets",
     );
 }
+
+/// Found by the determinism property: a seed above i64::MAX (TOML integers are i64) made
+/// `--print-config` print nothing.
+#[test]
+fn print_config_keeps_a_seed_above_i64_max() {
+    let s = parse(&GOOD.replace(
+        "duration = \"60s\"",
+        "seed = 18446744073709551615\nduration = \"60s\"",
+    ))
+    .expect("valid");
+    let printed = s.to_toml(&sim_models::Overrides::default());
+    assert!(printed.contains("seed = 18446744073709551615"), "{printed}");
+    let again = parse(&printed).expect("parses back");
+    assert_eq!(again.spec.seed, u64::MAX);
+}

@@ -710,3 +710,185 @@ impl RaftCase {
         out
     }
 }
+
+/// Case counts for the properties built on these strategies: `default` per `cargo test`
+/// (small enough for CI), or `DSIM_PROPTEST_CASES` when set, to run many more locally.
+pub fn cases(default: u32) -> u32 {
+    match std::env::var("DSIM_PROPTEST_CASES") {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("DSIM_PROPTEST_CASES={v:?}: expected a number of cases")),
+        Err(_) => default,
+    }
+}
+
+/// A lock service case: three raft-kv replicas serving lock clients that write to a fencing
+/// store and an unfenced one, under a fault schedule against replicas and clients.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockCase {
+    /// The run's seed.
+    pub seed: u64,
+    /// Links.
+    pub network: Network,
+    /// Clocks.
+    pub clocks: Clocks,
+    /// Lock clients (2 or 3).
+    pub clients: usize,
+    /// Lease time to live, in milliseconds.
+    pub ttl_ms: u32,
+    /// Faults during the first 12 s of 15.
+    pub schedule: Schedule,
+}
+
+/// A lock case with up to `max_faults` faults.
+pub fn lock_case(max_faults: usize) -> impl Strategy<Value = LockCase> {
+    (
+        any::<u64>().no_shrink(),
+        network(),
+        clocks(),
+        2usize..=3,
+        500u32..=3_000,
+        schedule(max_faults),
+    )
+        .prop_map(
+            |(seed, network, clocks, clients, ttl_ms, schedule)| LockCase {
+                seed,
+                network,
+                clocks,
+                clients,
+                ttl_ms,
+                schedule,
+            },
+        )
+}
+
+impl LockCase {
+    /// Replicas `kv1`…`kv3`, clients `c1`….
+    pub fn topology(&self) -> Topology {
+        Topology {
+            servers: Group {
+                name: "kv".to_owned(),
+                nodes: 3,
+            },
+            clients: Group {
+                name: "c".to_owned(),
+                nodes: self.clients,
+            },
+        }
+    }
+
+    /// The case as a scenario: `[expect]` asks for no violation and mutual exclusion on the
+    /// fencing store, so `dsim run` on it fails exactly when the property does.
+    pub fn to_toml(&self) -> String {
+        let zones = self.network.zones_line();
+        let mut out = format!(
+            "name = \"props/lock\"\n\
+             description = \"A generated fault schedule against the lock service (tests/it/props.rs).\"\n\
+             seed = {}\nduration = \"15s\"\n\n",
+            self.seed
+        );
+        out.push_str(&self.network.render());
+        out.push_str(&self.clocks.render());
+        let _ = writeln!(
+            out,
+            "[[cluster]]\nname = \"kv\"\nmodel = \"raft-kv\"\nnodes = 3\n{zones}\n\
+             [[cluster]]\nname = \"fenced\"\nmodel = \"fenced-store\"\n{zones}\n\
+             [[cluster]]\nname = \"plain\"\nmodel = \"fenced-store\"\nfencing = false\n{zones}\n\
+             [[cluster]]\nname = \"c\"\nmodel = \"lock-client\"\nnodes = {}\n{zones}\
+             target = \"kv\"\nstores = [\"fenced\", \"plain\"]\nttl = \"{}ms\"\nhold = \"1s\"\n\
+             work = \"50ms\"\nidle = \"200ms\"\n",
+            self.clients, self.ttl_ms
+        );
+        out.push_str(&self.schedule.render(&self.topology(), 0, 12_000));
+        out.push_str("[expect]\nviolations = 0\n\"mutual_exclusion.fenced\" = true\n");
+        out
+    }
+}
+
+/// A network case for the network model's bounds: echo servers and pingers (every pinger
+/// pings every 2 ms) on links of any latency shape and loss, with partitions and heals at
+/// random times.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetCase {
+    /// The run's seed.
+    pub seed: u64,
+    /// Latency of every link.
+    pub latency: Latency,
+    /// Loss probability, in thousandths (up to a half).
+    pub loss_permille: u16,
+    /// Per-link FIFO order.
+    pub fifo: bool,
+    /// Partitions and heals during the first 4 s of 5.
+    pub cuts: Schedule,
+}
+
+/// A schedule of partitions of any shape and heals, up to `max` of them.
+pub fn cuts(max: usize) -> impl Strategy<Value = Schedule> {
+    prop::collection::vec(
+        (
+            0u16..1000,
+            prop_oneof![
+                3 => prop::array::uniform8(0u8..3).prop_map(|groups| Fault::Partition { groups }),
+                1 => Just(Fault::Heal),
+            ],
+        )
+            .prop_map(|(at_permille, fault)| Timed { at_permille, fault }),
+        0..=max,
+    )
+    .prop_map(|faults| Schedule { faults })
+}
+
+/// A network case with up to `max_cuts` partitions and heals.
+pub fn net_case(max_cuts: usize) -> impl Strategy<Value = NetCase> {
+    (
+        any::<u64>().no_shrink(),
+        latency(),
+        0u16..=500,
+        any::<bool>(),
+        cuts(max_cuts),
+    )
+        .prop_map(|(seed, latency, loss_permille, fifo, cuts)| NetCase {
+            seed,
+            latency,
+            loss_permille,
+            fifo,
+            cuts,
+        })
+}
+
+impl NetCase {
+    /// Echo servers `srv1`…`srv3`, pingers `c1`…`c3`.
+    pub fn topology(&self) -> Topology {
+        Topology {
+            servers: Group {
+                name: "srv".to_owned(),
+                nodes: 3,
+            },
+            clients: Group {
+                name: "c".to_owned(),
+                nodes: 3,
+            },
+        }
+    }
+
+    /// The case as a scenario (full trace: the properties read every delivery).
+    pub fn to_toml(&self) -> String {
+        let mut out = format!(
+            "name = \"props/network\"\n\
+             description = \"Generated links and partitions (tests/it/props.rs).\"\n\
+             seed = {}\nduration = \"5s\"\ntrace = \"full\"\n\n\
+             [network]\nlatency = \"{}\"\nloss = {}\nfifo = {}\n\n\
+             [[cluster]]\nname = \"srv\"\nmodel = \"echo\"\nnodes = 3\n\n\
+             [[cluster]]\nname = \"c\"\nmodel = \"pinger\"\nnodes = 3\ntarget = \"srv\"\n\
+             interval = \"2ms\"\npick = \"random\"\n\n",
+            self.seed,
+            self.latency.render(),
+            f64::from(self.loss_permille) / 1000.0,
+            self.fifo
+        );
+        out.push_str(&self.cuts.render(&self.topology(), 0, 4_000));
+        out.push_str("[expect]\nviolations = 0\n");
+        out
+    }
+}

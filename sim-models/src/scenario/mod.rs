@@ -797,7 +797,18 @@ impl Scenario {
         if let Some(t) = overrides.trace {
             spec.trace = t;
         }
+        // A TOML integer is an i64: a larger seed is written as digits after serialising.
+        let seed = spec.seed;
+        spec.seed = 0;
         let mut root = toml::Table::try_from(&spec).unwrap_or_default();
+        let big_seed = i64::try_from(seed).is_err();
+        root.insert(
+            "seed".into(),
+            i64::try_from(seed).map_or_else(
+                |_| toml::Value::String(seed.to_string()),
+                toml::Value::Integer,
+            ),
+        );
         let clusters: Vec<toml::Value> = self
             .clusters
             .iter()
@@ -840,7 +851,12 @@ impl Scenario {
             }
         }
         out.extend(root);
-        toml::to_string(&out).unwrap_or_default()
+        let text = toml::to_string(&out).unwrap_or_default();
+        if big_seed {
+            text.replacen(&format!("seed = \"{seed}\""), &format!("seed = {seed}"), 1)
+        } else {
+            text
+        }
     }
 }
 
