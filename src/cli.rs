@@ -284,6 +284,14 @@ pub struct BenchArgs {
     /// figures are only indicative.
     #[arg(long)]
     pub quick: bool,
+    /// Measure sweep throughput instead: seeds per second of SCENARIO (default
+    /// scenarios/cap/raft-partition.toml) with one job and with two, and the speed-up.
+    #[arg(long, value_name = "SCENARIO", num_args = 0..=1,
+          default_missing_value = "scenarios/cap/raft-partition.toml")]
+    pub sweep: Option<PathBuf>,
+    /// Seeds per measurement of `--sweep`.
+    #[arg(long, default_value_t = 200)]
+    pub seeds: u64,
 }
 
 /// The consistency model `dsim check` judges a history against.

@@ -250,7 +250,12 @@ fn shrink_firsts(
                 }
             })
             .collect();
-        let file = dir.join(format!("repro-{}-seed{seed}.toml", slug.trim_matches('-')));
+        let slug = slug
+            .split('-')
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join("-");
+        let file = dir.join(format!("repro-{slug}-seed{seed}.toml"));
         std::fs::write(&file, &shrunk.toml)
             .map_err(|e| format!("error: cannot write {}: {e}", file.display()))?;
         out.push(ShrunkLine {
