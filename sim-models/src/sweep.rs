@@ -296,6 +296,9 @@ pub struct Report {
     pub combinations: Vec<CoverageRow>,
 }
 
+/// Fault kinds that undo others; the combinations table leaves them out.
+const UNDOING: [&str; 3] = ["heal", "restart", "resume"];
+
 /// How many first seeds a kind lists.
 const FIRST_SEEDS: usize = 5;
 /// How many failing seeds the report lists.
@@ -361,10 +364,17 @@ impl Report {
                 row.seeds += 1;
                 row.failed += usize::from(!r.passed);
             }
-            let combo = if r.fault_kinds.is_empty() {
+            // Combinations name the faults, not their undoing.
+            let struck: Vec<&str> = r
+                .fault_kinds
+                .iter()
+                .map(String::as_str)
+                .filter(|k| !UNDOING.contains(k))
+                .collect();
+            let combo = if struck.is_empty() {
                 "(none)".to_owned()
             } else {
-                r.fault_kinds.join("+")
+                struck.join("+")
             };
             let row = combinations
                 .entry(combo.clone())
@@ -461,6 +471,7 @@ mod tests {
             .expect("crash");
         assert_eq!((crash.seeds, crash.failed), (3, 2));
         assert_eq!(r.combinations[0].faults, "crash");
+        assert!(r.combinations.iter().any(|c| c.faults == "partition"));
     }
 
     #[test]

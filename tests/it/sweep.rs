@@ -166,11 +166,27 @@ fn an_interrupted_sweep_keeps_the_results_it_wrote() {
         );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    // Ctrl-C, as a terminal sends it.
+    // Ctrl-C, as a terminal sends it. A process started in the background by a
+    // non-interactive shell inherits SIGINT ignored; then it is killed outright, which an
+    // interrupted sweep must survive just as well.
     let _ = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status();
-    let status = child.wait().expect("ends");
+    let mut status = None;
+    for _ in 0..100 {
+        status = child.try_wait().expect("waits");
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let status = match status {
+        Some(s) => s,
+        None => {
+            child.kill().expect("killed");
+            child.wait().expect("ends")
+        }
+    };
     assert!(!status.success());
     let written = std::fs::read_to_string(&out).expect("kept");
     let complete: Vec<&str> = written.lines().filter(|l| l.ends_with('}')).collect();
