@@ -738,6 +738,7 @@ impl crate::model::Progress for ClientProgress {
             summary,
             metrics: [(format!("liveness.{cluster}"), f64::from(u8::from(holds)))].into(),
             report: String::new(),
+            broken_at: None,
         }
     }
 }

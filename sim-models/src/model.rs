@@ -89,6 +89,10 @@ pub struct Verdict {
     pub metrics: BTreeMap<String, f64>,
     /// The account: when the property fails, the events that prove it.
     pub report: String,
+    /// When the property was first seen broken, if the checker knows (true time). A
+    /// shrinker ends a candidate run soon after it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broken_at: Option<SimTime>,
 }
 
 /// A problem a model finds with its configuration in context, tied to one of its keys.

@@ -139,13 +139,21 @@ fn size_of(
     }
 }
 
-/// When the first violation of `kind` happened, if `kind` is an invariant's.
+/// When the failure `kind` first showed: the first violation of an invariant, or the moment
+/// a model's checker saw its property broken, when it knows.
 fn failed_at(summary: &crate::RunSummary, kind: &str) -> Option<SimTime> {
     summary
         .violations
         .iter()
         .find(|v| crate::sweep::failures_of_violation(&v.detail) == kind)
         .map(|v| v.time)
+        .or_else(|| {
+            summary
+                .verdicts
+                .iter()
+                .find(|v| !v.holds && v.check == kind)
+                .and_then(|v| v.broken_at)
+        })
 }
 
 struct Shrinker<'a> {

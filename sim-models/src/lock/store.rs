@@ -166,6 +166,23 @@ impl Model for FencedStore {
                 }
             )
         };
+        // When the store accepted the write that went back (its answer's time): the first
+        // moment mutual exclusion was seen broken.
+        let accepted_at = |w: &AcceptedWrite| {
+            sim.history()
+                .operations()
+                .iter()
+                .find(|o| {
+                    o.client == w.client
+                        && o.call
+                            == OpCall::Other {
+                                name: "write",
+                                key: w.value,
+                            }
+                })
+                .map(|o| o.completed.unwrap_or(o.invoked))
+        };
+        let mut broken_at: Option<sim_core::SimTime> = None;
         let mut holds = true;
         let mut writes = 0;
         let mut stale = 0;
@@ -174,6 +191,11 @@ impl Model for FencedStore {
             let accepted = witness.writes(node);
             let j = judge(accepted);
             holds &= j.mutual_exclusion();
+            for o in &j.overlaps {
+                if let Some(t) = accepted.get(o.later).and_then(accepted_at) {
+                    broken_at = Some(broken_at.map_or(t, |b| b.min(t)));
+                }
+            }
             writes += j.writes;
             stale += j.stale.len();
             let text = j.report(accepted, describe);
@@ -205,6 +227,7 @@ impl Model for FencedStore {
                 (format!("stale_writes.{cluster}"), stale as f64),
             ]),
             report,
+            broken_at,
         }]
     }
 }

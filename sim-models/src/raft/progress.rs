@@ -108,6 +108,7 @@ impl Progress for RaftProgress {
             )]
             .into(),
             report: String::new(),
+            broken_at: None,
         }
     }
 }
