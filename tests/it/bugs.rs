@@ -25,6 +25,8 @@ struct Case {
     clean: u64,
     /// The shrunk reproducer applies at most this many faults.
     max_faults: u64,
+    /// Runs the shrinker may spend.
+    shrink_runs: usize,
 }
 
 fn path(file: &str) -> PathBuf {
@@ -98,7 +100,7 @@ fn check(case: &Case) {
     let scenario = Scenario::load(&file).expect("valid");
     let options = Options {
         kind: Some(case.kind.to_owned()),
-        max_runs: 1_000,
+        max_runs: case.shrink_runs,
         ..Options::default()
     };
     let shrunk = shrink(&scenario, found.seed, &options, |_, _| {}).expect("shrinks");
@@ -135,6 +137,7 @@ fn raft_vote_not_persisted() {
         within: 200,
         clean: 20,
         max_faults: 3,
+        shrink_runs: 1_000,
     });
 }
 
@@ -145,7 +148,8 @@ fn raft_commit_old_term() {
         kind: "invariant: Leader Completeness",
         within: 300,
         clean: 20,
-        max_faults: 20,
+        max_faults: 6,
+        shrink_runs: 2_000,
     });
 }
 
@@ -157,6 +161,7 @@ fn raft_vote_without_log_check() {
         within: 10,
         clean: 20,
         max_faults: 3,
+        shrink_runs: 1_000,
     });
 }
 
@@ -168,6 +173,7 @@ fn raft_apply_before_commit() {
         within: 10,
         clean: 20,
         max_faults: 3,
+        shrink_runs: 1_000,
     });
 }
 
@@ -179,6 +185,7 @@ fn lock_no_fencing_tokens() {
         within: 10,
         clean: 20,
         max_faults: 3,
+        shrink_runs: 1_000,
     });
 }
 
@@ -190,6 +197,7 @@ fn lock_lease_trusts_skewed_clock() {
         within: 10,
         clean: 20,
         max_faults: 3,
+        shrink_runs: 1_000,
     });
 }
 
