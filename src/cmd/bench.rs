@@ -68,22 +68,27 @@ fn sweep_throughput(path: &std::path::Path, args: &BenchArgs) -> Result<ExitCode
         }
         #[allow(clippy::disallowed_methods)] // timing the sweep, outside every run
         let started = std::time::Instant::now();
-        let failed = pool.install(|| {
+        let ran = pool.install(|| {
             (0..seeds)
                 .into_par_iter()
                 .map_init(
                     || sim_models::Scenario::parse(path, &text).ok(),
                     |s, seed| {
                         s.as_ref()
-                            .and_then(|s| sim_models::sweep::run_seed(s, seed, false).ok())
-                            .is_none_or(|r| !r.passed)
+                            .is_some_and(|s| sim_models::sweep::run_seed(s, seed, false).is_ok())
                     },
                 )
-                .filter(|f| *f)
-                .count()
+                .filter(|ok| *ok)
+                .count() as u64
         });
         let wall = started.elapsed().as_secs_f64();
-        let _ = failed;
+        if ran < seeds {
+            return Err(format!(
+                "error: {}: {} of {seeds} seeds could not be built",
+                path.display(),
+                seeds - ran
+            ));
+        }
         figures.push(SweepFigure {
             jobs,
             seeds,
