@@ -168,9 +168,12 @@ pub fn run(
     overrides: &Overrides,
 ) -> Result<(Simulation<World>, RunSummary), sim_core::BuildError> {
     let mut sim = scenario.build(overrides)?;
+    // A run shortened (`--duration`) to before the deadline has no quiet phase to judge.
     let progress = match scenario.quiet_phase() {
-        Some((after, deadline)) => run_quiet_phase(scenario, &mut sim, after, deadline),
-        None => Vec::new(),
+        Some((after, deadline)) if deadline <= sim.end() => {
+            run_quiet_phase(scenario, &mut sim, after, deadline)
+        }
+        _ => Vec::new(),
     };
     sim.run();
     let summary = summarize_with(scenario, &sim, progress);

@@ -404,4 +404,16 @@ fn the_quiet_phase_heals_and_judges_progress_apart_from_safety() {
         "{failures:?}"
     );
     assert!(late.violations.is_empty());
+    // A run cut short before the deadline has no quiet phase to judge.
+    let s = Scenario::parse(Path::new("quiet.toml"), &quiet("1ms")).expect("valid");
+    let short = Overrides {
+        duration: Some(sim_core::Duration::from_secs(3)),
+        ..Overrides::default()
+    };
+    let cut = sim_models::run(&s, &short).expect("builds").1;
+    assert!(
+        cut.progress.is_empty() && cut.passed(),
+        "{:?}",
+        cut.failures()
+    );
 }
