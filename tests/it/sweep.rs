@@ -417,3 +417,19 @@ fn the_quiet_phase_heals_and_judges_progress_apart_from_safety() {
         cut.failures()
     );
 }
+
+#[test]
+fn the_lock_service_serves_its_clients_again_in_the_quiet_phase() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/lock/lease-pause.toml");
+    let text = std::fs::read_to_string(&path).expect("readable")
+        + "\n[liveness]\nafter = \"14s\"\nwithin = \"6s\"\n";
+    let s = Scenario::parse(&path, &text).expect("valid");
+    let summary = sim_models::run(&s, &Overrides::default())
+        .expect("builds")
+        .1;
+    assert!(summary.passed(), "{:?}", summary.failures());
+    assert_eq!(summary.metrics.get("liveness.c"), Some(&1.0));
+    assert_eq!(summary.metrics.get("liveness.kv"), Some(&1.0));
+    // The stores have no progress check of their own.
+    assert_eq!(summary.metrics.get("liveness.plain"), None);
+}

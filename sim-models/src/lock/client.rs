@@ -210,6 +210,14 @@ impl Model for LockClientConfig {
         true
     }
 
+    fn progress(
+        &self,
+        _: &sim_core::Simulation<World>,
+        _: &[NodeId],
+    ) -> Option<Box<dyn crate::model::Progress>> {
+        Some(Box::new(LockProgress))
+    }
+
     fn factory(&self, env: &NodeEnv<'_>) -> NodeFactory<World> {
         let config = self.clone();
         let servers = env.clusters.get(&self.target).cloned().unwrap_or_default();
@@ -810,6 +818,58 @@ impl Node<World> for LockClient {
             }
             LockClientTimer::Timeout { seq } => self.on_timeout(ctx, seq),
             LockClientTimer::WriteTimeout { seq } => self.on_write_done(ctx, seq, OpPhase::Info),
+        }
+    }
+}
+/// The lock client's liveness check: by the deadline, every client of the cluster has had a
+/// request of the quiet phase answered `ok` — a lease granted or kept alive, the lock taken
+/// or released, a write accepted: the lock service and the stores serve it again.
+struct LockProgress;
+
+impl crate::model::Progress for LockProgress {
+    fn judge(
+        &self,
+        sim: &sim_core::Simulation<World>,
+        nodes: &[NodeId],
+        since: sim_core::SimTime,
+    ) -> crate::model::Verdict {
+        let served = |n: NodeId| {
+            sim.history()
+                .operations()
+                .iter()
+                .any(|o| o.client == n && o.invoked >= since && o.status == OpPhase::Ok)
+        };
+        let name = |n: NodeId| {
+            sim.node_info(n)
+                .map_or_else(String::new, |i| i.name.clone())
+        };
+        let cluster = nodes
+            .first()
+            .and_then(|&n| sim.node_info(n))
+            .map_or_else(String::new, |i| i.cluster.clone());
+        let starved: Vec<String> = nodes
+            .iter()
+            .copied()
+            .filter(|&n| !served(n))
+            .map(name)
+            .collect();
+        let granted = starved.is_empty();
+        let summary = if granted {
+            format!("every client of {cluster} was served in the quiet phase (from {since})")
+        } else {
+            format!(
+                "{} had no request served between {since} and {}",
+                starved.join(", "),
+                sim.now()
+            )
+        };
+        crate::model::Verdict {
+            check: format!("progress of {cluster}"),
+            holds: granted,
+            summary,
+            metrics: [(format!("liveness.{cluster}"), f64::from(u8::from(granted)))].into(),
+            report: String::new(),
+            broken_at: None,
         }
     }
 }
