@@ -100,7 +100,10 @@ pub fn sweep(args: &SweepArgs) -> Result<ExitCode, String> {
         .map_err(|e| format!("error: cannot read {}: {e}", path.display()))?;
     let scenario = super::load(path)?;
     if args.swarm && scenario.spec.swarm.is_none() {
-        scenario.swarm(0).map_err(|e| render::diagnostic(&e))?;
+        // Drawing without a [swarm] table fails with the located error to show.
+        if let Err(e) = scenario.swarm(args.seeds.from) {
+            return Err(render::diagnostic(&e));
+        }
     }
     let seeds = match args.shard {
         Some(s) => shard_seeds(args.seeds.from, args.seeds.to, s.index - 1, s.count),
