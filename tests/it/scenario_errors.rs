@@ -615,3 +615,13 @@ fn print_config_keeps_a_seed_above_i64_max() {
     let again = parse(&printed).expect("parses back");
     assert_eq!(again.spec.seed, u64::MAX);
 }
+
+#[test]
+fn nemesis_without_kinds_lists_them_as_written() {
+    fails(
+        &format!("{GOOD}\n[nemesis]\nkinds = []\n"),
+        29,
+        "nemesis.kinds",
+        "the nemesis needs at least one kind (crash, pause, partition, isolate, clock-jump, latency-spike, loss-burst)",
+    );
+}

@@ -492,14 +492,14 @@ impl Scenario {
         };
         let spec = n.get_ref();
         if spec.kinds.is_empty() {
-            let all: Vec<String> = NemesisKind::ALL.iter().map(|k| format!("{k:?}")).collect();
+            let all: Vec<String> = NemesisKind::ALL
+                .iter()
+                .map(|k| crate::swarm::kind_name(*k))
+                .collect();
             return Err(loc.at(
                 n.span(),
                 Some("nemesis.kinds"),
-                format!(
-                    "the nemesis needs at least one kind ({})",
-                    all.join(", ").to_lowercase()
-                ),
+                format!("the nemesis needs at least one kind ({})", all.join(", ")),
             ));
         }
         let targets = if spec.targets.is_empty() {
