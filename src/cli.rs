@@ -40,6 +40,9 @@ pub enum Command {
     Shrink(ShrinkArgs),
     /// List the catalog of deliberate bugs a scenario can switch on with `bugs = [...]`.
     Bugs(BugsArgs),
+    /// Open the desktop explorer: the scenario picker, or the given scenario run with its
+    /// message timeline, node states, plots, verdicts and what-if faults.
+    Gui(GuiArgs),
 }
 
 /// A range of seeds, `A..B` (B excluded) or a single seed.
@@ -336,4 +339,17 @@ pub struct CheckArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `dsim gui`.
+#[derive(Debug, Args)]
+pub struct GuiArgs {
+    /// The scenario to open (default: the scenario picker).
+    pub scenario: Option<PathBuf>,
+    /// Seed for the run (overrides the file's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// The catalog the picker lists.
+    #[arg(long, default_value = "scenarios")]
+    pub catalog: PathBuf,
 }

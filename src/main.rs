@@ -32,6 +32,7 @@ fn main() -> ExitCode {
         cli::Command::Sweep(a) => cmd::sweep::sweep(&a),
         cli::Command::Shrink(a) => cmd::shrink::shrink(&a),
         cli::Command::Bugs(a) => cmd::list::bugs(&a),
+        cli::Command::Gui(a) => cmd::gui::gui(&a),
     };
     match result {
         Ok(code) => code,

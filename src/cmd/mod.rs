@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod check;
 pub mod determinism;
+pub mod gui;
 pub mod list;
 pub mod run;
 pub mod shrink;
