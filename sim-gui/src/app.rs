@@ -225,10 +225,16 @@ fn apply_to_session(s: &mut Session, command: Command) -> Option<(String, bool)>
         Command::Step(forward) => {
             s.playing = false;
             let run = &s.run.data;
-            let next = if forward {
-                run.next_event_after(s.cursor)
-            } else {
-                run.prev_event_before(s.cursor)
+            // Step event by event, also through events at the same time as the cursor.
+            let here = s
+                .selection
+                .event
+                .filter(|&i| run.events.get(i).is_some_and(|e| e.time == s.cursor));
+            let next = match (here, forward) {
+                (Some(i), true) => (i + 1 < run.events.len()).then_some(i + 1),
+                (Some(i), false) => i.checked_sub(1),
+                (None, true) => run.first_event_from(s.cursor),
+                (None, false) => run.prev_event_before(s.cursor.saturating_add(1)),
             };
             if let Some(i) = next {
                 let e = run.events[i];

@@ -50,7 +50,7 @@ pub fn ui(ui: &mut Ui, s: &mut Session, commands: &mut Vec<Command>) {
         }
         if ui
             .button("Step")
-            .on_hover_text("Move the cursor to the next event (→)")
+            .on_hover_text("Move the cursor to the next event (->)")
             .clicked()
         {
             commands.push(Command::Step(true));

@@ -130,7 +130,7 @@ pub fn ui(ui: &mut Ui, s: &Session, commands: &mut Vec<Command>) {
             for &i in flying.iter().take(200) {
                 let m = &run.messages[i];
                 let text = format!(
-                    "#{} {} {} → {}",
+                    "#{} {} {} -> {}",
                     m.id,
                     run.strings.get(m.label),
                     run.name(m.from),

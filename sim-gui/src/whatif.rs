@@ -273,7 +273,7 @@ pub fn ui(
                 };
                 if ui
                     .button(text)
-                    .on_hover_text("click: none → A → B")
+                    .on_hover_text("click: none -> A -> B")
                     .clicked()
                 {
                     *side = match side {

@@ -1,7 +1,7 @@
 //! The data layer: a loaded run as the explorer queries it, separate from any drawing.
 //!
 //! A [`RunData`] is built once from a trace (a run just made, or a trace file) and is then
-//! read-only: events in time order with interned strings, messages paired send → deliver /
+//! read-only: events in time order with interned strings, messages paired send -> deliver /
 //! drop / duplicate by id, lanes grouped by cluster, crash / pause / partition intervals,
 //! fault markers, client operations, and every node's annotated state as step functions of
 //! time. Queries over a visible time window use binary search (see [`query`]).
@@ -853,7 +853,7 @@ impl RunData {
 }
 
 /// The cluster a node belongs to when a trace file does not say: its name without the
-/// trailing digits (`kv3` → `kv`).
+/// trailing digits (`kv3` -> `kv`).
 pub fn cluster_of_name(name: &str) -> String {
     let base = name.trim_end_matches(|c: char| c.is_ascii_digit());
     if base.is_empty() {

@@ -61,9 +61,9 @@ impl RunData {
         b.saturating_sub(a)
     }
 
-    /// The first event strictly after `t`.
-    pub fn next_event_after(&self, t: u64) -> Option<usize> {
-        let i = self.events.partition_point(|e| e.time <= t);
+    /// The first event at or after `t`.
+    pub fn first_event_from(&self, t: u64) -> Option<usize> {
+        let i = self.events.partition_point(|e| e.time < t);
         (i < self.events.len()).then_some(i)
     }
 

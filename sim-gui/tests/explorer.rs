@@ -1,0 +1,283 @@
+//! The explorer driven through its accessible labels (egui_kittest, no display): pick a
+//! scenario, run, step, select a message and read the inspector, inject a crash, save the
+//! scenario and check that the engine reproduces the trace hash from the saved file, open a
+//! broken scenario and see its error, open a trace file.
+
+use std::path::{Path, PathBuf};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use sim_gui::app::App;
+
+fn catalog() -> PathBuf {
+    sim_gui::catalog::default_dir()
+}
+
+fn harness(app: App) -> Harness<'static, App> {
+    Harness::builder()
+        .with_size(egui::vec2(1500.0, 950.0))
+        .with_theme(egui::Theme::Light)
+        .build_ui_state(|ui, app: &mut App| app.ui(ui), app)
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("dsim-gui-tests-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
+}
+
+/// Types `text` into the text field labelled `label`.
+fn type_into(h: &mut Harness<'_, App>, label: &str, text: &str) {
+    h.get_by_label(label).focus();
+    h.run();
+    h.get_by_label(label).type_text(text);
+    h.run();
+}
+
+fn hash(h: &Harness<'_, App>) -> String {
+    h.state()
+        .session()
+        .and_then(|s| s.run.hash())
+        .expect("a run with a hash")
+        .to_owned()
+}
+
+#[test]
+fn pick_a_scenario_run_step_and_read_the_inspector() {
+    let mut h = harness(App::new(&catalog()));
+    h.get_by_label("Open cap/raft-partition").click();
+    h.run();
+    let first = hash(&h);
+    h.get_by_label(&first); // the toolbar shows the trace hash
+
+    // Step: the cursor moves to the first event (every node starts at 0) and then on.
+    h.get_by_label("Step").click();
+    h.run();
+    let s = h.state().session().expect("session");
+    assert_eq!(s.selection.event, Some(0));
+    type_into(&mut h, "Jump to", "10.5s");
+    h.get_by_label("Go").click();
+    h.run();
+    assert_eq!(h.state().session().expect("session").cursor, 10_500_000_000);
+
+    // The next message after the cursor is selected and the inspector describes it.
+    h.get_by_label("Next message").click();
+    h.run();
+    let s = h.state().session().expect("session");
+    let i = s.selection.message.expect("a message is selected");
+    let m = s.run.data.messages[i];
+    assert!(m.sent > 10_500_000_000);
+    let from = s.run.data.name(m.from).to_owned();
+    let to = s.run.data.name(m.to).to_owned();
+    let title = format!("{} #{}", s.run.data.strings.get(m.label), m.id);
+    h.get_by_label(&title);
+    h.get_by_label(&format!("from {from} to {to}"));
+    h.get_by_label(&format!("Sender {from} at the send"));
+    h.get_by_label_contains(&format!("Receiver {to}"));
+
+    // Pick another message from the in-flight list by its label.
+    let s = h.state().session().expect("session");
+    let other = s
+        .run
+        .data
+        .in_flight_at(s.cursor)
+        .into_iter()
+        .find(|&j| j != i)
+        .expect("more than one message in flight");
+    let o = s.run.data.messages[other];
+    let row = format!(
+        "#{} {} {} -> {}",
+        o.id,
+        s.run.data.strings.get(o.label),
+        s.run.data.name(o.from),
+        s.run.data.name(o.to)
+    );
+    h.get_by_label(&row).click();
+    h.run();
+    assert_eq!(
+        h.state().session().expect("session").selection.message,
+        Some(other)
+    );
+
+    // Another seed gives another run, compared with the first.
+    type_into(&mut h, "Seed", "1"); // "2" becomes "21"
+    h.get_by_label("Run").click();
+    h.run();
+    let second = hash(&h);
+    assert_ne!(first, second);
+    let s = h.state().session().expect("session");
+    let c = s
+        .comparison
+        .as_ref()
+        .expect("compared with the previous run");
+    assert_eq!(c.previous_hash.as_deref(), Some(first.as_str()));
+    assert!(c.first.is_some());
+}
+
+#[test]
+fn inject_a_crash_then_the_saved_scenario_reproduces_the_trace_hash() {
+    let path = catalog().join("cap").join("raft-partition.toml");
+    let mut h = harness(App::with_scenario(&catalog(), &path, Some(5)));
+    h.run();
+    type_into(&mut h, "Jump to", "5s");
+    h.get_by_label("Go").click();
+    h.run();
+    let before = hash(&h);
+
+    // Select kv4 in the State tab, then crash it from the inspector.
+    h.get_by_label("kv4").click();
+    h.run();
+    h.get_by_label("Crash kv4 now").click();
+    h.run();
+    let after = hash(&h);
+    assert_ne!(before, after);
+    let s = h.state().session().expect("session");
+    assert_eq!(s.injected.len(), 1);
+    let kv4 = s
+        .run
+        .data
+        .nodes
+        .iter()
+        .position(|n| n.name == "kv4")
+        .expect("kv4") as u32;
+    let outage = s.run.data.outages[kv4 as usize]
+        .first()
+        .expect("kv4 crashed");
+    assert_eq!(outage.start, 5_000_000_001);
+    // The past is unchanged: the first divergence is the crash itself.
+    let d = s
+        .comparison
+        .as_ref()
+        .and_then(|c| c.first.clone())
+        .expect("diverges");
+    assert_eq!(d.time, 5_000_000_001);
+
+    // Save, then run the saved file with the engine.
+    let saved = scratch("raft-partition-crash.toml");
+    h.state_mut().session_mut().expect("session").files.scenario = saved.display().to_string();
+    h.get_by_label("Files").click();
+    h.run();
+    h.get_by_label("Save scenario").click();
+    h.run();
+    let text = std::fs::read_to_string(&saved).expect("saved");
+    assert!(text.contains("crash = \"kv4\""), "{text}");
+    assert!(text.contains("seed = 5"));
+    let scenario = sim_models::Scenario::load(&saved).expect("the saved scenario loads");
+    let (_, summary) = sim_models::run(&scenario, &sim_models::Overrides::default()).expect("runs");
+    assert_eq!(summary.trace_hash, after);
+    h.get_by_label_contains("reproduces trace hash");
+}
+
+#[test]
+fn a_broken_scenario_shows_its_error_with_line_and_column() {
+    let broken = scratch("broken.toml");
+    std::fs::write(
+        &broken,
+        "name = \"broken\"\nseed = 1\nduration = \"sixty\"\n",
+    )
+    .expect("write");
+    let mut h = harness(App::new(&catalog()));
+    type_into(&mut h, "Scenario file", &broken.display().to_string());
+    h.get_by_label("Open scenario").click();
+    h.run();
+    assert!(h.state().session().is_none());
+    let problem = h.state().problem().expect("the error is shown").clone();
+    assert!(
+        problem
+            .message
+            .starts_with(&format!("{}:3:12:", broken.display())),
+        "{}",
+        problem.message
+    );
+    h.get_by_label(&problem.message);
+    let snippet = problem.snippet.expect("the offending line");
+    assert!(snippet.contains("duration = \"sixty\""));
+    h.get_by_label(&snippet);
+
+    // Opening it directly (dsim gui broken.toml) lands on the picker with the same error.
+    let h = harness(App::with_scenario(&catalog(), &broken, None));
+    assert!(h.state().session().is_none());
+    assert!(h.state().problem().is_some());
+    // A missing file is an error too, not a panic.
+    let h = harness(App::with_scenario(
+        &catalog(),
+        Path::new("no/such/file.toml"),
+        None,
+    ));
+    assert!(
+        h.state()
+            .problem()
+            .is_some_and(|p| p.message.contains("cannot read"))
+    );
+}
+
+#[test]
+fn a_trace_written_by_dsim_run_opens_without_running() {
+    let path = catalog().join("basics").join("crash-restart.toml");
+    let scenario = sim_models::Scenario::load(&path).expect("loads");
+    let overrides = sim_models::Overrides {
+        trace: Some(sim_core::TraceLevel::Full),
+        ..Default::default()
+    };
+    let (sim, _) = sim_models::run(&scenario, &overrides).expect("runs");
+    let file = scratch("crash-restart.jsonl");
+    let out = std::fs::File::create(&file).expect("create");
+    sim_core::trace::export(
+        sim.trace().events(),
+        &sim.node_names(),
+        sim_core::trace::TraceFormat::JsonLines,
+        out,
+    )
+    .expect("export");
+
+    let mut h = harness(App::new(&catalog()));
+    type_into(&mut h, "Trace file", &file.display().to_string());
+    h.get_by_label("Open trace").click();
+    h.run();
+    let s = h.state().session().expect("the trace is open");
+    assert_eq!(s.run.data.events.len(), sim.trace().events().len());
+    assert!(s.run.summary.is_none());
+    assert!(
+        s.run.data.outages.iter().any(|o| !o.is_empty()),
+        "the crash is on a lane"
+    );
+
+    // Exported again as CSV from the explorer, it reads back to the same events.
+    let csv = scratch("crash-restart-again.csv");
+    h.state_mut().session_mut().expect("session").files.trace = csv.display().to_string();
+    h.get_by_label("Files").click();
+    h.run();
+    h.get_by_label("Export CSV").click();
+    h.run();
+    let again = sim_gui::load::open_trace(&csv).expect("reads back");
+    assert_eq!(
+        again.data.events,
+        h.state().session().expect("session").run.data.events
+    );
+}
+
+#[test]
+fn keyboard_shortcuts_step_and_play() {
+    let path = catalog().join("basics").join("partition.toml");
+    let mut h = harness(App::with_scenario(&catalog(), &path, None));
+    h.run();
+    h.key_press(egui::Key::End);
+    h.run();
+    let end = h.state().session().expect("session").run.data.end;
+    assert_eq!(h.state().session().expect("session").cursor, end);
+    h.key_press(egui::Key::Home);
+    h.key_press(egui::Key::ArrowRight);
+    h.run();
+    assert_eq!(
+        h.state().session().expect("session").selection.event,
+        Some(0)
+    );
+    h.key_press(egui::Key::Space);
+    h.step();
+    assert!(h.state().session().expect("session").playing);
+    h.step();
+    assert!(
+        h.state().session().expect("session").cursor > 0,
+        "playing moves the cursor"
+    );
+}
