@@ -440,33 +440,46 @@ fn session_ui(
                 }
             });
             ui.separator();
-            match s.tab {
-                Tab::State => state_panel::ui(ui, s, commands),
-                Tab::Plots => plots::ui(ui, s, commands),
-                Tab::Topology => topology::ui(ui, s, commands),
-                Tab::Verdicts => verdicts::ui(ui, s, commands),
-                Tab::WhatIf => {
-                    let can_run = s.text.is_some();
-                    whatif::ui(
-                        ui,
-                        &mut s.whatif,
-                        &s.run.data,
-                        s.cursor,
-                        &s.injected,
-                        can_run,
-                        commands,
-                    );
-                }
-                Tab::Compare => {
-                    compare::ui(ui, s.comparison.as_ref(), &mut s.show_previous, commands)
-                }
-                Tab::Files => files::ui(ui, s, commands),
-            }
+            // The tab draws into exactly the rest of the panel: the panel takes the size of
+            // its contents, so a tab using less or more would shrink or grow it every frame.
+            let rect = ui.available_rect_before_wrap();
+            let mut tab = ui.new_child(
+                egui::UiBuilder::new()
+                    .max_rect(rect)
+                    .layout(egui::Layout::top_down(egui::Align::Min)),
+            );
+            tab.shrink_clip_rect(rect);
+            tab_ui(&mut tab, s, commands);
+            ui.allocate_rect(rect, egui::Sense::hover());
         });
     egui::CentralPanel::default().show(ui, |ui| {
         filters(ui, s, commands);
         timelines(ui, s, commands);
     });
+}
+
+/// The bottom panel's current tab.
+fn tab_ui(ui: &mut Ui, s: &mut Session, commands: &mut Vec<Command>) {
+    match s.tab {
+        Tab::State => state_panel::ui(ui, s, commands),
+        Tab::Plots => plots::ui(ui, s, commands),
+        Tab::Topology => topology::ui(ui, s, commands),
+        Tab::Verdicts => verdicts::ui(ui, s, commands),
+        Tab::WhatIf => {
+            let can_run = s.text.is_some();
+            whatif::ui(
+                ui,
+                &mut s.whatif,
+                &s.run.data,
+                s.cursor,
+                &s.injected,
+                can_run,
+                commands,
+            );
+        }
+        Tab::Compare => compare::ui(ui, s.comparison.as_ref(), &mut s.show_previous, commands),
+        Tab::Files => files::ui(ui, s, commands),
+    }
 }
 
 /// The filter bar above the timeline.

@@ -24,7 +24,8 @@ pub fn ui(ui: &mut Ui, s: &Session, commands: &mut Vec<Command>) {
     let x_range = (s.view.t0 / 1e9)..=(s.view.t1 / 1e9);
     let cursor = s.cursor as f64 / 1e9;
     let width = (ui.available_width() / 2.0 - 8.0).max(120.0);
-    let height = (ui.available_height() / 2.0 - 12.0).max(80.0);
+    // Two rows of a title and a plot must fit the panel, or the panel grows every frame.
+    let height = (ui.available_height() / 2.0 - 34.0).max(60.0);
     let mut plot = |ui: &mut Ui, title: &str, lines: Vec<(String, Vec<[f64; 2]>, Color32)>| {
         ui.vertical(|ui| {
             ui.label(title);
@@ -45,12 +46,12 @@ pub fn ui(ui: &mut Ui, s: &Session, commands: &mut Vec<Command>) {
                     }
                     for &x in &faults {
                         p.vline(
-                            VLine::new("fault", x)
+                            VLine::new("", x)
                                 .color(theme::FAULT.gamma_multiply(0.6))
                                 .width(1.0),
                         );
                     }
-                    p.vline(VLine::new("cursor", cursor).color(theme::CURSOR).width(1.5));
+                    p.vline(VLine::new("", cursor).color(theme::CURSOR).width(1.5));
                     p.pointer_coordinate()
                 });
             if response.response.clicked()

@@ -27,7 +27,7 @@ pub fn positions(lanes: &[u32], n: usize, rect: egui::Rect) -> Vec<Pos2> {
 pub fn ui(ui: &mut Ui, s: &Session, commands: &mut Vec<Command>) {
     let run = &s.run.data;
     let graph = &s.run.topology;
-    let (rect, _) = ui.allocate_exact_size(ui.available_size(), Sense::hover());
+    let (rect, _) = ui.allocate_exact_size(ui.available_size() - vec2(0.0, 4.0), Sense::hover());
     let painter = ui.painter_at(rect);
     let pos = positions(&run.lanes, run.nodes.len(), rect);
     let cut: Vec<(u32, u32)> = run.cuts_at(s.cursor).map(|c| (c.a, c.b)).collect();

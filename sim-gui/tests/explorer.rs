@@ -281,3 +281,24 @@ fn keyboard_shortcuts_step_and_play() {
         "playing moves the cursor"
     );
 }
+
+#[test]
+fn the_bottom_panel_keeps_its_size_whatever_the_tab() {
+    let path = catalog().join("basics").join("partition.toml");
+    let mut h = harness(App::with_scenario(&catalog(), &path, None));
+    h.run();
+    let top = h.get_by_label("State").rect().top();
+    for tab in [
+        "Plots", "Topology", "Verdicts", "What-if", "Compare", "Files", "State",
+    ] {
+        h.get_by_label(tab).click();
+        for _ in 0..4 {
+            h.step();
+        }
+        assert_eq!(
+            h.get_by_label(tab).rect().top(),
+            top,
+            "the {tab} tab moved the panel"
+        );
+    }
+}

@@ -7,15 +7,15 @@ use crate::data::{Kind, RunData};
 use crate::theme;
 
 fn faded(c: Color32, future: bool) -> Color32 {
-    if future { c.gamma_multiply(0.35) } else { c }
+    if future { c.gamma_multiply(0.45) } else { c }
 }
 
 /// Light tints for the sides of a partition.
 fn cut_tint(side: u8) -> Color32 {
     match side % 3 {
-        0 => Color32::from_rgba_unmultiplied(230, 60, 60, 38),
-        1 => Color32::from_rgba_unmultiplied(60, 90, 230, 38),
-        _ => Color32::from_rgba_unmultiplied(200, 150, 0, 38),
+        0 => Color32::from_rgba_unmultiplied(230, 40, 40, 34),
+        1 => Color32::from_rgba_unmultiplied(230, 170, 0, 40),
+        _ => Color32::from_rgba_unmultiplied(150, 40, 200, 34),
     }
 }
 
@@ -115,7 +115,7 @@ pub fn paint(painter: Painter, run: &RunData, scene: &Scene, rect: Rect) {
         } else {
             faded(a.color, a.future)
         };
-        let width = if a.selected { 3.0 } else { 1.2 };
+        let width = if a.selected { 3.0 } else { 1.4 };
         let stroke = Stroke::new(width, color);
         if a.duplicate {
             shapes.extend(Shape::dashed_line(&[a.a, a.b], stroke, 4.0, 3.0));
@@ -220,6 +220,13 @@ pub fn paint(painter: Painter, run: &RunData, scene: &Scene, rect: Rect) {
             Stroke::new(1.5, theme::CURSOR),
         );
     }
+    painter.text(
+        pos2(plot.left() + 4.0, plot.bottom() - 2.0),
+        Align2::LEFT_BOTTOM,
+        "shading: partition sides · hatched: crashed · × lost · dashed: duplicate · diamond: fault · cursor in orange",
+        small.clone(),
+        weak,
+    );
     if scene.aggregated {
         painter.text(
             pos2(plot.right() - 4.0, plot.bottom() - 2.0),
