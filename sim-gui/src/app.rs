@@ -119,7 +119,11 @@ impl App {
         match command {
             Command::OpenScenario(path, seed) => match load::run_file(&path, seed) {
                 Ok(run) => {
-                    self.status = Some((format!("ran {}", path.display()), false));
+                    let what = run.summary.as_ref().map_or_else(
+                        || path.display().to_string(),
+                        |r| format!("{} with seed {}", r.scenario, r.seed),
+                    );
+                    self.status = Some((format!("ran {what}"), false));
                     self.explore(run);
                 }
                 Err(e) => {
