@@ -904,6 +904,12 @@ impl<P: Protocol> Simulation<P> {
         &self.core.trace
     }
 
+    /// Keep every message's contents in the trace from now on (see
+    /// [`Trace::capture_payloads`]); the explorer's inspector shows them.
+    pub fn capture_payloads(&mut self) {
+        self.core.trace.capture_payloads();
+    }
+
     /// The metrics so far.
     pub fn metrics(&self) -> &Metrics {
         &self.core.metrics
@@ -1065,6 +1071,11 @@ impl<P: Protocol> Core<P> {
             return;
         }
         let label = msg.label();
+        if self.trace.wants_payloads() {
+            // The id the message is about to get (see below); only viewers ask for this.
+            self.trace
+                .payload(self.queue.next_seq(), format!("{msg:?}"));
+        }
         self.msg_stats.sent += 1;
         self.nodes[from.index()].stats.sent += 1;
         // A message's id is the sequence number of its delivery event; a dropped message

@@ -411,6 +411,8 @@ pub struct Trace {
     hash: TraceHash,
     count: u64,
     events: Vec<TraceEvent>,
+    /// Message contents by id (`Debug` text), when asked for; not part of the hash.
+    payloads: Option<Vec<(u64, String)>>,
 }
 
 impl Trace {
@@ -438,6 +440,31 @@ impl Trace {
         if keep {
             self.events.push(TraceEvent { time, kind });
         }
+    }
+
+    /// Also keep every message's contents (its `Debug` text) from now on, for viewers such
+    /// as the explorer's inspector. Contents are not hashed: the fingerprint is unchanged.
+    pub fn capture_payloads(&mut self) {
+        self.payloads.get_or_insert_with(Vec::new);
+    }
+
+    /// Whether message contents are being kept.
+    #[inline]
+    pub fn wants_payloads(&self) -> bool {
+        self.payloads.is_some()
+    }
+
+    /// Keeps the contents of message `msg` (ignored unless [`Self::capture_payloads`] was
+    /// called).
+    pub fn payload(&mut self, msg: u64, text: String) {
+        if let Some(p) = self.payloads.as_mut() {
+            p.push((msg, text));
+        }
+    }
+
+    /// The kept message contents, `(message id, text)` in send order (ids ascending).
+    pub fn payloads(&self) -> &[(u64, String)] {
+        self.payloads.as_deref().unwrap_or_default()
     }
 
     /// The level this trace records at.
@@ -769,6 +796,20 @@ mod tests {
             h.add(SimTime(i as u64 * 1_000_003), k);
         }
         assert_eq!(h.to_string(), "6461303bb78fd12d");
+    }
+
+    #[test]
+    fn payloads_are_kept_on_request_and_not_hashed() {
+        let mut plain = Trace::new(TraceLevel::Full);
+        let mut with = Trace::new(TraceLevel::Full);
+        with.capture_payloads();
+        for t in [&mut plain, &mut with] {
+            t.record(SimTime(1), send(1));
+            t.payload(1, "Ping { seq: 1 }".into());
+        }
+        assert_eq!(plain.hash(), with.hash());
+        assert!(plain.payloads().is_empty());
+        assert_eq!(with.payloads(), &[(1, "Ping { seq: 1 }".to_owned())]);
     }
 
     #[test]

@@ -94,6 +94,10 @@ pub fn ui(ui: &mut Ui, s: &Session, commands: &mut Vec<Command>) {
                 && let Some(m) = run.messages.get(i)
             {
                 message_summary(ui, run, i);
+                if let Some(text) = s.run.payload(m.copy_of.unwrap_or(m.id)) {
+                    ui.label(RichText::new("Contents").strong());
+                    ui.add(egui::Label::new(RichText::new(text).monospace()).wrap());
+                }
                 if ui.button("Go to send").clicked() {
                     commands.push(Command::JumpTo(m.sent));
                 }

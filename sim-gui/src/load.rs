@@ -44,12 +44,20 @@ pub struct Loaded {
     pub lin: Option<LinView>,
     /// Nodes (weights: node ids) and links.
     pub topology: UnGraph<u32, ()>,
+    /// Message contents by id, ascending (scenario runs only).
+    pub payloads: Vec<(u64, String)>,
 }
 
 impl Loaded {
     /// The trace hash, when the run was made here.
     pub fn hash(&self) -> Option<&str> {
         self.summary.as_ref().map(|s| s.trace_hash.as_str())
+    }
+
+    /// The contents of message `id`, if they were kept.
+    pub fn payload(&self, id: u64) -> Option<&str> {
+        let i = self.payloads.binary_search_by_key(&id, |(m, _)| *m).ok()?;
+        Some(self.payloads[i].1.as_str())
     }
 }
 
@@ -105,11 +113,16 @@ pub fn run_text_for(
         duration,
         trace: Some(TraceLevel::Full),
     };
-    let (sim, summary) =
-        sim_models::run(&scenario, &overrides).map_err(|source| RunError::Build {
+    let mut sim = scenario
+        .build(&overrides)
+        .map_err(|source| RunError::Build {
             path: path.to_path_buf(),
             source,
         })?;
+    // Message contents for the inspector; not hashed, so the run is the one `dsim run` makes.
+    sim.capture_payloads();
+    sim.run();
+    let summary = sim_models::summarize(&scenario, &sim);
     let nodes: Vec<NodeMeta> = (0..sim.node_count())
         .map(|i| {
             let info = sim.node_info(NodeId(i as u32));
@@ -135,6 +148,7 @@ pub fn run_text_for(
             seed: summary.seed,
         },
         events: sim.trace().events().to_vec(),
+        payloads: sim.trace().payloads().to_vec(),
         summary: Some(summary),
         lin,
         topology,
@@ -324,6 +338,7 @@ pub fn open_trace(path: &Path) -> Result<Loaded, TraceFileError> {
         },
         summary: None,
         events: Vec::new(),
+        payloads: Vec::new(),
         lin: None,
         topology,
     })

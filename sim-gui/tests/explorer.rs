@@ -73,6 +73,10 @@ fn pick_a_scenario_run_step_and_read_the_inspector() {
     h.get_by_label(&title);
     h.get_by_label(&format!("from {from} to {to}"));
     h.get_by_label(&format!("Sender {from} at the send"));
+    // The message's contents, kept by the engine for the inspector.
+    let contents = s.run.payload(m.id).expect("contents kept").to_owned();
+    h.get_by_label("Contents");
+    h.get_by_label(&contents);
     h.get_by_label_contains(&format!("Receiver {to}"));
 
     // Pick another message from the in-flight list by its label.

@@ -229,6 +229,14 @@ fn a_real_partition_run_has_cut_links_and_every_message_paired() {
         .filter(|m| m.fate == Fate::Delivered)
         .count() as u64;
     assert_eq!(delivered, summary.messages.delivered);
+    // The engine kept every sent message's contents, under the message's id.
+    assert_eq!(loaded.payloads.len() as u64, summary.messages.sent);
+    assert!(
+        run.messages
+            .iter()
+            .filter(|m| m.copy_of.is_none())
+            .all(|m| loaded.payload(m.id).is_some())
+    );
     // {c1, srv1} | {c2, c3, srv2, srv3} from 10 s to 30 s: 2 × 4 cut links.
     assert_eq!(run.link_cuts.len(), 8);
     assert!(
