@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use egui::{Key, RichText, Ui};
 use sim_core::trace::TraceFormat;
 
-use crate::data::Fate;
 use crate::edit::FaultEdit;
 use crate::load::{self, Loaded};
 use crate::picker::{Picker, Problem};
@@ -532,11 +531,7 @@ fn filters(ui: &mut Ui, s: &mut Session, commands: &mut Vec<Command>) {
         if ui.button("Zoom out").clicked() {
             commands.push(Command::Zoom(2.0));
         }
-        let dropped = run
-            .messages
-            .iter()
-            .filter(|m| matches!(m.fate, Fate::Dropped(_)))
-            .count();
+        let dropped = run.dropped;
         ui.weak(format!(
             "{} events · {} messages ({} dropped) · window {} – {}",
             run.events.len(),
@@ -578,7 +573,7 @@ fn timelines(ui: &mut Ui, s: &mut Session, commands: &mut Vec<Command>) {
     };
     let action = ui
         .allocate_ui(egui::vec2(ui.available_width(), height), |ui| {
-            timeline::show(ui, &s.run.data, cx, &mut view, "current").0
+            timeline::show(ui, &s.run.data, cx, &mut view).0
         })
         .inner;
     if show_previous && let Some(prev) = &s.previous {
@@ -588,7 +583,7 @@ fn timelines(ui: &mut Ui, s: &mut Session, commands: &mut Vec<Command>) {
             evidence: &[],
             ..cx
         };
-        let _ = timeline::show(ui, &prev.data, cx, &mut view, "previous");
+        let _ = timeline::show(ui, &prev.data, cx, &mut view);
     }
     s.view = view;
     match action {

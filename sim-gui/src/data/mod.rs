@@ -219,6 +219,8 @@ pub struct RunData {
     pub state: StateIndex,
     /// Distinct message labels, sorted by name.
     pub message_labels: Vec<Sym>,
+    /// How many messages were lost.
+    pub dropped: usize,
     /// The last time of the run.
     pub end: u64,
 }
@@ -763,6 +765,11 @@ impl Builder {
                 d.short_span = d.short_span.max(span);
             }
         }
+        d.dropped = d
+            .messages
+            .iter()
+            .filter(|m| matches!(m.fate, Fate::Dropped(_)))
+            .count();
         let mut labels: Vec<Sym> = d.messages.iter().map(|m| m.label).collect();
         labels.sort_unstable();
         labels.dedup();

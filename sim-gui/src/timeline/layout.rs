@@ -46,6 +46,8 @@ pub struct Lane {
     pub name: String,
     /// The cluster's name, on the first lane of each cluster.
     pub cluster_start: Option<String>,
+    /// The selected node's lane.
+    pub selected: bool,
 }
 
 /// How an arrow ends.
@@ -248,6 +250,7 @@ pub fn layout(run: &RunData, cx: &Context<'_>) -> Scene {
             y,
             name: run.name(n).to_owned(),
             cluster_start: starts.then(|| cluster.to_owned()),
+            selected: cx.selected_node == Some(n),
         });
     }
     let lane_y = |n: u32| y_of.get(n as usize).copied().filter(|y| !y.is_nan());

@@ -119,7 +119,6 @@ pub fn show(
     run: &RunData,
     cx: Context<'_>,
     view: &mut View,
-    id: &str,
 ) -> (Option<Action>, Scene) {
     let (rect, response) = ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
     let response = response.on_hover_cursor(egui::CursorIcon::Crosshair);
@@ -178,6 +177,5 @@ pub fn show(
             });
         }
     }
-    let _ = id;
     (action, scene)
 }

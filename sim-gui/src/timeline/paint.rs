@@ -61,6 +61,13 @@ pub fn paint(painter: Painter, run: &RunData, scene: &Scene, rect: Rect) {
                 );
             }
         }
+        if lane.selected {
+            let r = Rect::from_min_max(
+                pos2(rect.left(), top),
+                pos2(rect.right(), top + scene.lane_h),
+            );
+            painter.rect_filled(r, 0.0, theme::HIGHLIGHT.gamma_multiply(0.18));
+        }
         if scene.lane_h >= 8.0 {
             painter.text(
                 pos2(plot.left() - 4.0, lane.y),
