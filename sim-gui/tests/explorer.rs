@@ -306,3 +306,47 @@ fn the_bottom_panel_keeps_its_size_whatever_the_tab() {
         );
     }
 }
+
+#[test]
+fn verdicts_show_the_checks_and_jump_to_the_evidence_of_a_failure() {
+    // The models' own checks and the linearizability bars.
+    let path = catalog().join("lock").join("lease-pause.toml");
+    let mut h = harness(App::with_scenario(&catalog(), &path, None));
+    h.get_by_label("Verdicts").click();
+    h.run();
+    h.get_by_label("PASSED  lock/lease-pause");
+    h.get_by_label_contains("mutual exclusion on plain: VIOLATED");
+    let path = catalog().join("cap").join("raft-partition.toml");
+    let mut h = harness(App::with_scenario(&catalog(), &path, None));
+    h.get_by_label("Verdicts").click();
+    h.run();
+    h.get_by_label("Linearizability: linearizable");
+
+    // An expectation that fails: its evidence is c1's failed operations and the faults.
+    let text =
+        std::fs::read_to_string(catalog().join("basics").join("partition.toml")).expect("read");
+    let strict = text.replace(
+        "\"availability.c1\" = { min = 0.62, max = 0.72 }",
+        "\"availability.c1\" = { min = 0.99 }",
+    );
+    assert_ne!(text, strict);
+    let file = scratch("partition-strict.toml");
+    std::fs::write(&file, strict).expect("write");
+    let mut h = harness(App::with_scenario(&catalog(), &file, None));
+    h.get_by_label("Verdicts").click();
+    h.run();
+    h.get_by_label("FAILED  basics/partition");
+    h.get_by_label("Evidence for availability.c1").click();
+    h.run();
+    let s = h.state().session().expect("session");
+    let run = &s.run.data;
+    let c1 = run.nodes.iter().position(|n| n.name == "c1").expect("c1") as u32;
+    assert!(!s.selection.evidence.is_empty());
+    assert!(
+        s.selection
+            .evidence
+            .iter()
+            .any(|&e| run.events[e].node == c1)
+    );
+    assert_eq!(s.cursor, run.events[s.selection.evidence[0]].time);
+}
