@@ -153,9 +153,11 @@ pub fn rows(run: &RunData) -> impl Iterator<Item = TraceRow> + '_ {
 /// The regular expression ShiViz needs to read [`export_shiviz`]'s log (its default).
 pub const SHIVIZ_REGEX: &str = r"(?<event>.*)\n(?<host>\S*) (?<clock>{.*})";
 
-/// Writes a ShiViz log: each event as two lines, its description and then
-/// `host {"host": n, ...}` with the host's vector clock. Sends tick the sender; a delivery
-/// merges the sender's clock at the send, then ticks; timers are left out.
+/// Writes a ShiViz log in the layout ShiViz's file upload reads: the parsing regular
+/// expression on the first line, an empty line (one execution, no delimiter), then each event
+/// as two lines, its description and `host {"host": n, ...}` with the host's vector clock.
+/// Every logged event ticks its host by one; a delivery first merges the sender's clock at
+/// the send. Timers are left out.
 pub fn export_shiviz(run: &RunData, path: &Path) -> Result<(), ExportError> {
     let io = |source| ExportError::Io {
         path: path.to_path_buf(),
@@ -171,6 +173,8 @@ pub fn write_shiviz(run: &RunData, w: &mut impl Write) -> std::io::Result<()> {
     let n = run.nodes.len();
     let mut clocks = vec![vec![0u64; n]; n];
     let mut in_flight: HashMap<u64, Vec<u64>> = HashMap::new();
+    writeln!(w, "{SHIVIZ_REGEX}")?;
+    writeln!(w)?;
     for (i, e) in run.events.iter().enumerate() {
         let node = e.node as usize;
         if e.node == NO_NODE || node >= n || e.kind == Kind::Timer {
@@ -251,7 +255,11 @@ mod tests {
         let mut out = Vec::new();
         write_shiviz(&run, &mut out).expect("write");
         let text = String::from_utf8(out).expect("utf8");
-        let lines: Vec<&str> = text.lines().collect();
+        let lines: Vec<&str> = text.lines().skip(2).collect();
+        assert!(
+            text.starts_with("(?<event>.*)\\n(?<host>\\S*) (?<clock>{.*})\n\n"),
+            "{text}"
+        );
         assert_eq!(lines.len(), 4, "{text}");
         assert_eq!(lines[1], "a1 {\"a1\":1}");
         assert_eq!(lines[3], "b1 {\"a1\":1, \"b1\":1}");

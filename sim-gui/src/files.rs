@@ -49,10 +49,7 @@ pub fn ui(ui: &mut Ui, s: &mut Session, commands: &mut Vec<Command>) {
             )));
         }
     });
-    ui.weak(format!(
-        "ShiViz reads the log with its default regular expression: {}",
-        crate::export::SHIVIZ_REGEX
-    ));
+    ui.weak("The ShiViz log opens with ShiViz's \"upload a log\" (its first line is the parsing expression).");
     ui.horizontal(|ui| {
         let l = ui.label("Open trace file");
         ui.add(
