@@ -234,7 +234,7 @@ pub fn layout(run: &RunData, cx: &Context<'_>) -> Scene {
     let lane_h = if shown.is_empty() {
         0.0
     } else {
-        (plot.height() / shown.len() as f32).clamp(4.0, 44.0)
+        (plot.height() / shown.len() as f32).clamp(4.0, 64.0)
     };
     scene.lane_h = lane_h;
     let mut y_of = vec![f32::NAN; run.nodes.len()];
