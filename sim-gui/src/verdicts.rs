@@ -131,17 +131,23 @@ pub fn ui(ui: &mut Ui, s: &Session, commands: &mut Vec<Command>) {
             }
             if let Some(lin) = &s.run.lin {
                 ui.add_space(8.0);
-                lin_ui(ui, run, lin, commands);
+                lin_ui(ui, run, lin, (s.view.t0, s.view.t1), commands);
             }
         });
 }
 
-fn lin_ui(ui: &mut Ui, run: &RunData, lin: &LinView, commands: &mut Vec<Command>) {
+fn lin_ui(
+    ui: &mut Ui,
+    run: &RunData,
+    lin: &LinView,
+    window: (f64, f64),
+    commands: &mut Vec<Command>,
+) {
     ui.label(RichText::new(format!("Linearizability: {}", lin.verdict)).strong());
-    ui.weak("Per key: each client's operations as bars from invocation to completion (unknown outcomes run on). Numbers: the order of the linearization found (for a failing key, its longest linearizable prefix). Red: the operation that cannot be placed; orange outline: a minimal set that cannot be ordered.");
+    ui.weak("Per key, over the timeline's window (zoom the timeline to zoom these): each client's operations as bars from invocation to completion (unknown outcomes run on). Numbers: the order of the linearization found (for a failing key, its longest linearizable prefix). Red: the operation that cannot be placed; orange outline: a minimal set that cannot be ordered.");
     const SHOWN: usize = 8;
     for key in lin.keys.iter().take(SHOWN) {
-        key_ui(ui, run, key, commands);
+        key_ui(ui, run, key, window, commands);
     }
     if lin.keys.len() > SHOWN {
         ui.weak(format!(
@@ -151,7 +157,13 @@ fn lin_ui(ui: &mut Ui, run: &RunData, lin: &LinView, commands: &mut Vec<Command>
     }
 }
 
-fn key_ui(ui: &mut Ui, run: &RunData, key: &KeyBars, commands: &mut Vec<Command>) {
+fn key_ui(
+    ui: &mut Ui,
+    run: &RunData,
+    key: &KeyBars,
+    window: (f64, f64),
+    commands: &mut Vec<Command>,
+) {
     ui.label(format!(
         "{} — {} ({} operations)",
         key.label,
@@ -164,23 +176,19 @@ fn key_ui(ui: &mut Ui, run: &RunData, key: &KeyBars, commands: &mut Vec<Command>
     let mut clients: Vec<u32> = key.ops.iter().map(|o| o.client).collect();
     clients.sort_unstable();
     clients.dedup();
-    let t0 = key.ops.iter().map(|o| o.invoked).min().unwrap_or(0);
-    let t1 = key
-        .ops
-        .iter()
-        .map(|o| o.completed.unwrap_or(o.invoked))
-        .max()
-        .unwrap_or(t0)
-        .max(t0 + 1);
+    // The timeline's window and gutter, so the bars line up with the messages above.
+    let (t0, t1) = (window.0, window.1.max(window.0 + 1.0));
     let row = 16.0;
     let (rect, response) = ui.allocate_exact_size(
         vec2(ui.available_width(), row * clients.len() as f32 + 4.0),
         Sense::click(),
     );
     let painter = ui.painter_at(rect);
-    let gutter = 50.0;
+    let gutter = crate::timeline::layout::GUTTER;
+    let left = rect.left() + gutter;
     let x = |t: u64| {
-        rect.left() + gutter + ((t - t0) as f32 / (t1 - t0) as f32) * (rect.width() - gutter - 4.0)
+        let at = left + ((t as f64 - t0) / (t1 - t0)) as f32 * (rect.right() - left);
+        at.clamp(left - 2.0, rect.right() + 2.0)
     };
     let text = ui.visuals().text_color();
     let mut clicked = None;
@@ -193,8 +201,11 @@ fn key_ui(ui: &mut Ui, run: &RunData, key: &KeyBars, commands: &mut Vec<Command>
             FontId::monospace(11.0),
             text,
         );
-        for op in key.ops.iter().filter(|o| o.client == *c) {
-            let end = op.completed.map_or(rect.right() - 4.0, x);
+        let visible = |o: &&crate::linview::LinOp| {
+            (o.invoked as f64) <= t1 && o.completed.is_none_or(|c| c as f64 >= t0)
+        };
+        for op in key.ops.iter().filter(|o| o.client == *c).filter(visible) {
+            let end = op.completed.map_or(rect.right(), x);
             let bar = egui::Rect::from_min_max(
                 pos2(x(op.invoked), y + 2.0),
                 pos2(end.max(x(op.invoked) + 3.0), y + row - 2.0),

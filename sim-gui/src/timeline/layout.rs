@@ -315,7 +315,11 @@ pub fn layout(run: &RunData, cx: &Context<'_>) -> Scene {
             Fate::InFlight => (pos2(scale.x(m.end), yb), End::InFlight),
             Fate::Dropped(_) if m.end > m.sent => (pos2(scale.x(m.end), yb), End::Dropped),
             // Lost as it left: a short stub towards the receiver.
-            Fate::Dropped(_) => (a + vec2(10.0, (yb - ya) * 0.35), End::Dropped),
+            // (short, so the cross stays by the sender rather than on a lane in between).
+            Fate::Dropped(_) => (
+                a + vec2(8.0, ((yb - ya) * 0.35).clamp(-lane_h * 0.4, lane_h * 0.4)),
+                End::Dropped,
+            ),
         };
         let color = if view.colour_by_label {
             theme::of_text(run.strings.get(m.label))
