@@ -343,3 +343,60 @@ pub fn open_trace(path: &Path) -> Result<Loaded, TraceFileError> {
         topology,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, text: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("dsim-gui-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let p = dir.join(name);
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+
+    #[test]
+    fn bad_trace_files_are_errors_with_a_line_not_panics() {
+        let empty = open_trace(&file("empty.jsonl", "")).expect("an empty trace opens");
+        assert!(empty.data.events.is_empty() && empty.data.nodes.is_empty());
+        let row = |kind: &str, t: u64| {
+            format!(
+                "{{\"index\":0,\"time_ns\":{t},\"kind\":\"{kind}\",\"node\":\"a1\",\"peer\":\"\",\"msg\":null,\"label\":\"\",\"detail\":\"\"}}\n"
+            )
+        };
+        let garbage = file("garbage.jsonl", &format!("{}not json\n", row("start", 0)));
+        assert!(matches!(
+            open_trace(&garbage),
+            Err(TraceFileError::Row { line: 2, .. })
+        ));
+        let unknown = file("unknown.jsonl", &row("teleport", 0));
+        let e = open_trace(&unknown).err().expect("unknown kind");
+        assert!(
+            e.to_string()
+                .contains(":1: unknown event kind \"teleport\""),
+            "{e}"
+        );
+        let backwards = file(
+            "backwards.jsonl",
+            &format!("{}{}", row("start", 5), row("crash", 4)),
+        );
+        assert!(matches!(
+            open_trace(&backwards),
+            Err(TraceFileError::Order { line: 2, .. })
+        ));
+        let csv = file("bad.csv", "index,time_ns\n1,2\n");
+        assert!(matches!(
+            open_trace(&csv),
+            Err(TraceFileError::Row { line: 2, .. })
+        ));
+        assert!(matches!(
+            open_trace(Path::new("x.txt")),
+            Err(TraceFileError::Format(_))
+        ));
+        assert!(matches!(
+            open_trace(Path::new("no/such.csv")),
+            Err(TraceFileError::Io { .. })
+        ));
+    }
+}

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use sim_gui::app::App;
+use sim_gui::app::{App, Command};
 
 fn catalog() -> PathBuf {
     sim_gui::catalog::default_dir()
@@ -258,6 +258,23 @@ fn a_trace_written_by_dsim_run_opens_without_running() {
         again.data.events,
         h.state().session().expect("session").run.data.events
     );
+
+    // An empty trace opens and every tab draws without a node in sight.
+    let empty = scratch("empty.jsonl");
+    std::fs::write(&empty, "").expect("write");
+    let mut h = harness(App::new(&catalog()));
+    h.state_mut().apply(Command::OpenTrace(empty));
+    h.run();
+    assert!(h.state().session().is_some());
+    for tab in [
+        "State", "Plots", "Topology", "Verdicts", "What-if", "Compare", "Files",
+    ] {
+        h.get_by_label(tab).click();
+        h.run();
+    }
+    h.key_press(egui::Key::ArrowRight);
+    h.key_press(egui::Key::N);
+    h.run();
 }
 
 #[test]
