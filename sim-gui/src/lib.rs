@@ -15,6 +15,7 @@
 //! sim_gui::run_native(app).expect("the window opens");
 //! ```
 
+pub mod actions;
 pub mod app;
 pub mod bench;
 pub mod catalog;
@@ -24,6 +25,7 @@ pub mod data;
 pub mod edit;
 pub mod export;
 pub mod files;
+pub mod filters;
 pub mod fmt;
 pub mod inspector;
 pub mod linview;

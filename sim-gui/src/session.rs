@@ -161,9 +161,9 @@ impl Session {
 
     /// The scenario's name or the trace file's name.
     pub fn title(&self) -> String {
-        match (&self.run.summary, &self.run.origin) {
-            (Some(s), _) => s.scenario.clone(),
-            (None, _) => self.path.display().to_string(),
+        match &self.run.summary {
+            Some(s) => s.scenario.clone(),
+            None => self.path.display().to_string(),
         }
     }
 

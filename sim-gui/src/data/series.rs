@@ -71,7 +71,7 @@ impl Series {
             }
         }
         // In flight at each bucket's end: +1 at send, -1 at delivery or drop, per cluster.
-        for (ci, cluster) in run.clusters.iter().enumerate() {
+        for cluster in &run.clusters {
             let mut delta = vec![0i64; n + 1];
             for m in &run.messages {
                 if run
@@ -92,7 +92,6 @@ impl Series {
                 level += d;
                 pts.push([(i as f64 + 1.0) * width as f64 / 1e9, level as f64]);
             }
-            let _ = ci;
             s.in_flight.push((cluster.clone(), pts));
         }
         s
