@@ -367,3 +367,43 @@ fn verdicts_show_the_checks_and_jump_to_the_evidence_of_a_failure() {
     );
     assert_eq!(s.cursor, run.events[s.selection.evidence[0]].time);
 }
+
+#[test]
+fn a_partition_injected_from_the_what_if_tab_cuts_the_chosen_links() {
+    let path = catalog().join("basics").join("crash-restart.toml");
+    let mut h = harness(App::with_scenario(&catalog(), &path, None));
+    h.run();
+    type_into(&mut h, "Jump to", "2s");
+    h.get_by_label("Go").click();
+    h.run();
+    h.get_by_label("What-if").click();
+    h.run();
+    h.get_by_label("Fault").click();
+    h.run();
+    h.get_by_label("partition A | B").click();
+    h.run();
+    let s = h.state().session().expect("session");
+    let names: Vec<String> = s.run.data.nodes.iter().map(|n| n.name.clone()).collect();
+    let (a, b) = (names[0].clone(), names[names.len() - 1].clone());
+    // Sides cycle none -> A -> B on click.
+    h.get_by_label(&format!("{a} ·")).click();
+    h.run();
+    h.get_by_label(&format!("{b} ·")).click();
+    h.run();
+    h.get_by_label(&format!("{b} A")).click();
+    h.run();
+    h.get_by_label_contains("Inject at").click();
+    h.run();
+    let s = h.state().session().expect("session");
+    assert_eq!(s.injected.len(), 1, "{:?}", h.state().status());
+    let run = &s.run.data;
+    let (ia, ib) = (
+        names.iter().position(|n| *n == a).expect("a") as u32,
+        names.iter().position(|n| *n == b).expect("b") as u32,
+    );
+    let cut: Vec<(u32, u32)> = run.cuts_at(3_000_000_000).map(|c| (c.a, c.b)).collect();
+    assert_eq!(cut, vec![(ia.min(ib), ia.max(ib))]);
+    assert!(run.link_cuts.iter().all(|c| c.start == 2_000_000_001));
+    // The Compare tab opened on the divergence.
+    h.get_by_label("Jump to divergence");
+}
