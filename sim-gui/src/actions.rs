@@ -5,6 +5,10 @@
 use egui::{Key, Ui};
 
 use crate::app::Command;
+
+/// What a run opened from a trace file cannot do.
+const NO_SCENARIO: &str =
+    "this run came from a trace file: open its scenario to re-run, inject faults or save it";
 use crate::session::{Session, Tab};
 use crate::{export, fmt, load, timeline};
 
@@ -22,7 +26,9 @@ pub fn apply_to_session(s: &mut Session, command: Command) -> Option<(String, bo
                     ));
                 }
             };
-            let text = s.text.clone()?;
+            let Some(text) = s.text.clone() else {
+                return Some((NO_SCENARIO.to_owned(), true));
+            };
             return Some(match load::run_text(&s.path, &text, Some(seed)) {
                 Ok(run) => {
                     s.replace_run(run);
@@ -32,7 +38,9 @@ pub fn apply_to_session(s: &mut Session, command: Command) -> Option<(String, bo
             });
         }
         Command::Inject(fault) => {
-            let text = s.text.clone()?;
+            let Some(text) = s.text.clone() else {
+                return Some((NO_SCENARIO.to_owned(), true));
+            };
             let seed = s.seed_text.trim().parse::<u64>().ok();
             let at = s.cursor.saturating_add(1);
             let new_text = crate::edit::append_fault(&text, &fault, at);
@@ -128,7 +136,9 @@ pub fn apply_to_session(s: &mut Session, command: Command) -> Option<(String, bo
             s.set_cursor(t);
         }
         Command::SaveScenario(path) => {
-            let text = s.text.clone()?;
+            let Some(text) = s.text.clone() else {
+                return Some((NO_SCENARIO.to_owned(), true));
+            };
             let seed = s
                 .seed_text
                 .trim()

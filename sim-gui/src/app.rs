@@ -10,7 +10,7 @@ use crate::edit::FaultEdit;
 use crate::load::{self, Loaded};
 use crate::picker::{Picker, Problem};
 use crate::session::{Session, Tab};
-use crate::timeline::{self, Action, layout};
+use crate::timeline::{self, Action, LaneFault, layout};
 use crate::{
     actions, compare, controls, files, filters, inspector, plots, state_panel, theme, topology,
     verdicts, whatif,
@@ -291,6 +291,18 @@ fn timelines(ui: &mut Ui, s: &mut Session, commands: &mut Vec<Command>) {
     match action {
         Some(Action::SelectMessage(i)) => commands.push(Command::SelectMessage(i)),
         Some(Action::SelectEvent(e)) => commands.push(Command::SelectEvent(e)),
+        Some(Action::Inject(n, t, f)) => {
+            let name = s.run.data.name(n).to_owned();
+            let fault = match f {
+                LaneFault::Crash => FaultEdit::Crash(name),
+                LaneFault::Restart => FaultEdit::Restart(name),
+                LaneFault::Isolate => FaultEdit::Isolate(name),
+                LaneFault::Pause => FaultEdit::Pause(name),
+                LaneFault::Resume => FaultEdit::Resume(name),
+            };
+            commands.push(Command::Scrub(t));
+            commands.push(Command::Inject(fault));
+        }
         Some(Action::SelectLane(n, t)) => {
             commands.push(Command::SelectNode(Some(n)));
             commands.push(Command::Scrub(t));

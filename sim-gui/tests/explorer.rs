@@ -407,3 +407,43 @@ fn a_partition_injected_from_the_what_if_tab_cuts_the_chosen_links() {
     // The Compare tab opened on the divergence.
     h.get_by_label("Jump to divergence");
 }
+
+#[test]
+fn a_right_click_on_a_lane_crashes_its_node_there() {
+    let path = catalog().join("basics").join("crash-restart.toml");
+    let mut h = harness(App::with_scenario(&catalog(), &path, None));
+    h.run();
+    h.get_by_label("timeline").click_secondary();
+    h.run();
+    let names: Vec<String> = h
+        .state()
+        .session()
+        .expect("session")
+        .run
+        .data
+        .nodes
+        .iter()
+        .map(|n| n.name.clone())
+        .collect();
+    let node = names
+        .into_iter()
+        .find(|n| h.query_by_label(&format!("Crash {n} here")).is_some())
+        .expect("the menu offers to crash the lane's node");
+    let item = format!("Crash {node} here");
+    h.get_by_label(&item).click();
+    h.run();
+    let s = h.state().session().expect("session");
+    assert_eq!(s.injected.len(), 1, "{:?}", h.state().status());
+    let id = s
+        .run
+        .data
+        .nodes
+        .iter()
+        .position(|n| n.name == node)
+        .expect("node");
+    let crash = s.run.data.outages[id]
+        .iter()
+        .find(|o| o.crashed)
+        .expect("crashed");
+    assert_eq!(crash.start, s.injected[0].0);
+}

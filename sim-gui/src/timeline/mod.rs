@@ -110,6 +110,45 @@ pub enum Action {
     SelectEvent(usize),
     /// Clicked a lane at a time.
     SelectLane(u32, u64),
+    /// Chose a fault from a lane's context menu: the node, the time, what.
+    Inject(u32, u64, LaneFault),
+}
+
+/// The faults a lane's context menu offers at the clicked time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LaneFault {
+    /// Crash the node.
+    Crash,
+    /// Restart the node.
+    Restart,
+    /// Cut it off from every other node.
+    Isolate,
+    /// Stall it.
+    Pause,
+    /// End a stall.
+    Resume,
+}
+
+impl LaneFault {
+    /// Every choice, in menu order.
+    pub const ALL: [LaneFault; 5] = [
+        LaneFault::Crash,
+        LaneFault::Restart,
+        LaneFault::Isolate,
+        LaneFault::Pause,
+        LaneFault::Resume,
+    ];
+
+    /// The verb in the menu.
+    pub fn verb(self) -> &'static str {
+        match self {
+            LaneFault::Crash => "Crash",
+            LaneFault::Restart => "Restart",
+            LaneFault::Isolate => "Isolate",
+            LaneFault::Pause => "Pause",
+            LaneFault::Resume => "Resume",
+        }
+    }
 }
 
 /// Draws the timeline of `run` filling the available space, handling zoom (scroll wheel),
@@ -122,6 +161,7 @@ pub fn show(
 ) -> (Option<Action>, Scene) {
     let (rect, response) = ui.allocate_exact_size(ui.available_size(), Sense::click_and_drag());
     let response = response.on_hover_cursor(egui::CursorIcon::Crosshair);
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "timeline"));
     let cx = Context { rect, ..cx };
     let plot = Rect::from_min_max(
         egui::pos2(rect.left() + layout::GUTTER, rect.top() + layout::AXIS),
@@ -169,6 +209,13 @@ pub fn show(
             }
             _ => {}
         }
+        // Right-click on a lane: remember which, for the context menu below.
+        if response.secondary_clicked()
+            && let Some(Hit::Lane(n, t)) = hit
+        {
+            ui.ctx()
+                .data_mut(|d| d.insert_temp(response.id.with("lane menu"), (n, t)));
+        }
         if response.clicked() {
             action = hit.map(|h| match h {
                 Hit::Message(i) => Action::SelectMessage(i),
@@ -177,5 +224,22 @@ pub fn show(
             });
         }
     }
+    let key = response.id.with("lane menu");
+    response.context_menu(|ui| {
+        let Some((n, t)) = ui.ctx().data(|d| d.get_temp::<(u32, u64)>(key)) else {
+            ui.close();
+            return;
+        };
+        ui.label(format!("{} at {}", run.name(n), crate::fmt::seconds(t)));
+        for f in LaneFault::ALL {
+            if ui
+                .button(format!("{} {} here", f.verb(), run.name(n)))
+                .clicked()
+            {
+                action = Some(Action::Inject(n, t, f));
+                ui.close();
+            }
+        }
+    });
     (action, scene)
 }
