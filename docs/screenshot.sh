@@ -19,7 +19,10 @@ xvfb-run -a -s "-screen 0 1400x900x24" bash -euo pipefail -c '
     xdotool type --delay 60 "10s"
     xdotool key Return
     sleep 1
-    for _ in 1 2 3 4 5 6 7 8; do xdotool key equal; sleep 0.7; done
+    # "Zoom in" (each click halves the window around the cursor), then N: the next message.
+    for _ in 1 2 3 4 5 6 7 8; do xdotool mousemove 311 89 click 1; sleep 0.8; done
+    xdotool mousemove 600 700 click 1
+    sleep 0.5
     xdotool key n
     sleep 0.7
     xdotool mousemove 1390 890
