@@ -447,3 +447,33 @@ fn a_right_click_on_a_lane_crashes_its_node_there() {
         .expect("crashed");
     assert_eq!(crash.start, s.injected[0].0);
 }
+
+#[test]
+fn filters_and_the_scrubber() {
+    let path = catalog().join("basics").join("partition.toml");
+    let mut h = harness(App::with_scenario(&catalog(), &path, None));
+    h.run();
+    h.get_by_label("Nodes").click();
+    h.run();
+    h.get_by_label("cluster c").click();
+    h.run();
+    h.key_press(egui::Key::Escape);
+    h.run();
+    h.get_by_label("Labels").click();
+    h.run();
+    h.get_by_label("ping").click();
+    h.run();
+    h.key_press(egui::Key::Escape);
+    h.get_by_label("Colour by label").click();
+    h.run();
+    let s = h.state().session().expect("session");
+    assert!(s.view.hidden_clusters.contains("c"));
+    assert!(s.view.hidden_labels.contains("ping"));
+    assert!(!s.view.colour_by_label);
+    // The scrubber moves the cursor and the State tab follows it.
+    h.get_by_role_and_label(egui::accesskit::Role::Slider, "Time")
+        .set_value_accesskit(20.0);
+    h.run();
+    assert_eq!(h.state().session().expect("session").cursor, 20_000_000_000);
+    h.get_by_label("The system at 20.000 s");
+}
