@@ -60,6 +60,25 @@ pub enum FaultAction {
         /// How long it lasts.
         duration: Duration,
     },
+    /// Add latency to the messages from every node in `from` to every node in `to` (one
+    /// direction) for a while: a slow link.
+    LinkDelay {
+        /// Senders.
+        from: Vec<NodeId>,
+        /// Receivers.
+        to: Vec<NodeId>,
+        /// Extra one-way latency on those links.
+        extra: Duration,
+        /// How long it lasts.
+        duration: Duration,
+    },
+    /// End of a link delay (scheduled by the engine).
+    LinkDelayEnd {
+        /// Senders.
+        from: Vec<NodeId>,
+        /// Receivers.
+        to: Vec<NodeId>,
+    },
     /// End of a latency spike (scheduled by the engine).
     LatencySpikeEnd,
     /// End of a loss burst (scheduled by the engine).
@@ -82,6 +101,8 @@ impl FaultAction {
             FaultAction::Drift { .. } => "drift",
             FaultAction::LatencySpike { .. } => "latency-spike",
             FaultAction::LossBurst { .. } => "loss-burst",
+            FaultAction::LinkDelay { .. } => "link-delay",
+            FaultAction::LinkDelayEnd { .. } => "link-delay-end",
             FaultAction::LatencySpikeEnd => "latency-spike-end",
             FaultAction::LossBurstEnd => "loss-burst-end",
         }

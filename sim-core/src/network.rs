@@ -125,6 +125,8 @@ pub struct Network {
     blocked_links: usize,
     fifo_last: HashMap<(u32, u32), u64>,
     spike: Duration,
+    /// Extra latency on single directed links: (from, to, nanoseconds); short, scanned.
+    link_delays: Vec<(u32, u32, u64)>,
     burst_loss: f64,
     rng: SimRng,
     graph: UnGraph<NodeInfo, LinkInfo>,
@@ -206,6 +208,7 @@ impl Network {
             blocked_links: 0,
             fifo_last: HashMap::new(),
             spike: Duration::ZERO,
+            link_delays: Vec::new(),
             burst_loss: 0.0,
             rng,
             graph,
@@ -262,9 +265,10 @@ impl Network {
         if self.rng.chance(loss) {
             return Route::Dropped(DropReason::Loss);
         }
-        let at = now + profile.latency.sample(&mut self.rng) + self.spike;
+        let extra = self.spike + self.link_delay(from, to);
+        let at = now + profile.latency.sample(&mut self.rng) + extra;
         let duplicate_at = if self.rng.chance(profile.duplicate) {
-            Some(now + profile.latency.sample(&mut self.rng) + self.spike)
+            Some(now + profile.latency.sample(&mut self.rng) + extra)
         } else {
             None
         };
@@ -303,8 +307,10 @@ impl Network {
 
     /// Turns the plain fast path on or off after the fault state changed.
     fn refresh_plain(&mut self) {
-        let undisturbed =
-            self.blocked_links == 0 && self.spike == Duration::ZERO && self.burst_loss <= 0.0;
+        let undisturbed = self.blocked_links == 0
+            && self.spike == Duration::ZERO
+            && self.burst_loss <= 0.0
+            && self.link_delays.is_empty();
         self.plain = self.plain_config.filter(|_| undisturbed);
     }
 
@@ -363,6 +369,24 @@ impl Network {
         self.refresh_plain();
     }
 
+    /// Adds `extra` latency to messages from `from` to `to` (one direction); zero removes it.
+    pub fn set_link_delay(&mut self, from: NodeId, to: NodeId, extra: Duration) {
+        self.link_delays
+            .retain(|&(a, b, _)| (a, b) != (from.0, to.0));
+        if extra > Duration::ZERO && from != to {
+            self.link_delays.push((from.0, to.0, extra.0));
+        }
+        self.refresh_plain();
+    }
+
+    /// The extra latency on the link from `from` to `to`.
+    fn link_delay(&self, from: NodeId, to: NodeId) -> Duration {
+        self.link_delays
+            .iter()
+            .find(|&&(a, b, _)| (a, b) == (from.0, to.0))
+            .map_or(Duration::ZERO, |&(_, _, d)| Duration(d))
+    }
+
     /// Adds a loss probability on top of every link's own until set back to zero.
     pub fn set_loss_burst(&mut self, loss: f64) {
         self.burst_loss = loss.clamp(0.0, 1.0);
@@ -393,6 +417,33 @@ mod tests {
             &nodes(zones),
             SimRng::new(1, crate::rng::Stream::Network),
         )
+    }
+
+    #[test]
+    fn a_link_delay_slows_one_direction_only() {
+        let config = NetworkConfig {
+            default: LinkProfile {
+                latency: crate::dist::DurationDist::Constant(Duration(1_000)),
+                ..LinkProfile::default()
+            },
+            zones: Vec::new(),
+        };
+        let mut n = net(&config, &["z"; 3]);
+        let at = |n: &mut Network, a, b| match n.route(SimTime(0), NodeId(a), NodeId(b)) {
+            Route::Deliver { at, .. } => at.0,
+            Route::Dropped(r) => panic!("dropped: {r:?}"),
+        };
+        assert_eq!(at(&mut n, 0, 1), 1_000);
+        n.set_link_delay(NodeId(0), NodeId(1), Duration(5_000));
+        assert_eq!(at(&mut n, 0, 1), 6_000);
+        assert_eq!(
+            at(&mut n, 1, 0),
+            1_000,
+            "the other direction is not delayed"
+        );
+        assert_eq!(at(&mut n, 0, 2), 1_000);
+        n.set_link_delay(NodeId(0), NodeId(1), Duration::ZERO);
+        assert_eq!(at(&mut n, 0, 1), 1_000);
     }
 
     #[test]

@@ -696,6 +696,40 @@ impl<P: Protocol> Simulation<P> {
                     .schedule_fault(now + *duration, FaultAction::LossBurstEnd);
                 format!("+{loss} loss on every link for {duration}")
             }
+            FaultAction::LinkDelay {
+                from,
+                to,
+                extra,
+                duration,
+            } => {
+                for &a in from {
+                    for &b in to {
+                        self.core.network.set_link_delay(a, b, *extra);
+                    }
+                }
+                let end = FaultAction::LinkDelayEnd {
+                    from: from.clone(),
+                    to: to.clone(),
+                };
+                self.core.schedule_fault(now + *duration, end);
+                let names = |v: &[NodeId]| {
+                    let v: Vec<&str> = v.iter().map(|n| self.core.node_name(*n)).collect();
+                    v.join(",")
+                };
+                format!(
+                    "{{{}}} -> {{{}}} +{extra} for {duration}",
+                    names(from),
+                    names(to)
+                )
+            }
+            FaultAction::LinkDelayEnd { from, to } => {
+                for &a in from {
+                    for &b in to {
+                        self.core.network.set_link_delay(a, b, Duration::ZERO);
+                    }
+                }
+                "link latency back to normal".to_owned()
+            }
             FaultAction::LatencySpikeEnd => {
                 self.core.network.set_latency_spike(Duration::ZERO);
                 "latency back to normal".to_owned()

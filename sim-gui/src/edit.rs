@@ -39,6 +39,17 @@ pub enum FaultEdit {
         /// How far, in nanoseconds (negative: backwards).
         by_ns: i64,
     },
+    /// Add latency to the links from `from` to `to` (one direction) for a while.
+    Delay {
+        /// Senders.
+        from: Vec<String>,
+        /// Receivers.
+        to: Vec<String>,
+        /// Extra latency, nanoseconds.
+        extra_ns: u64,
+        /// How long, nanoseconds.
+        for_ns: u64,
+    },
     /// Add latency to every message for a while.
     LatencySpike {
         /// Extra one-way latency, nanoseconds.
@@ -89,6 +100,18 @@ impl FaultEdit {
                 quoted(node),
                 quoted(&signed(*by_ns))
             ),
+            FaultEdit::Delay {
+                from,
+                to,
+                extra_ns,
+                for_ns,
+            } => format!(
+                "delay = {{ from = {}, to = {}, extra = {}, for = {} }}",
+                list(from),
+                list(to),
+                quoted(&fmt::time(*extra_ns)),
+                quoted(&fmt::time(*for_ns))
+            ),
             FaultEdit::LatencySpike { extra_ns, for_ns } => format!(
                 "latency_spike = {{ extra = {}, for = {} }}",
                 quoted(&fmt::time(*extra_ns)),
@@ -118,6 +141,18 @@ impl FaultEdit {
             FaultEdit::ClockJump { node, by_ns } => {
                 format!("clock jump {node} by {}", signed(*by_ns))
             }
+            FaultEdit::Delay {
+                from,
+                to,
+                extra_ns,
+                for_ns,
+            } => format!(
+                "delay {{{}}} -> {{{}}} by {} for {}",
+                from.join(","),
+                to.join(","),
+                fmt::time(*extra_ns),
+                fmt::time(*for_ns)
+            ),
             FaultEdit::LatencySpike { extra_ns, for_ns } => {
                 format!(
                     "latency +{} for {}",

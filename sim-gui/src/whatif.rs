@@ -30,13 +30,15 @@ pub enum FaultKind {
     Heal,
     /// Jump a node's clock.
     ClockJump,
+    /// Delay the links from A to B for a while.
+    Delay,
     /// Delay every link for a while.
     LatencySpike,
 }
 
 impl FaultKind {
     /// Every kind, in menu order.
-    pub const ALL: [FaultKind; 10] = [
+    pub const ALL: [FaultKind; 11] = [
         FaultKind::Crash,
         FaultKind::Restart,
         FaultKind::Pause,
@@ -46,6 +48,7 @@ impl FaultKind {
         FaultKind::Block,
         FaultKind::Heal,
         FaultKind::ClockJump,
+        FaultKind::Delay,
         FaultKind::LatencySpike,
     ];
 
@@ -61,7 +64,8 @@ impl FaultKind {
             FaultKind::Block => "block A -> B (one way)",
             FaultKind::Heal => "heal",
             FaultKind::ClockJump => "clock jump",
-            FaultKind::LatencySpike => "delay links (latency spike)",
+            FaultKind::Delay => "delay links A -> B",
+            FaultKind::LatencySpike => "latency spike (every link)",
         }
     }
 
@@ -123,6 +127,12 @@ impl Default for WhatIfForm {
     }
 }
 
+fn duration(text: &str) -> Result<u64, String> {
+    sim_core::units::parse_duration(text)
+        .map(|d| d.0)
+        .map_err(|e| e.to_string())
+}
+
 fn signed_duration(text: &str) -> Result<i64, String> {
     let t = text.trim();
     let (neg, body) = match t.strip_prefix('-') {
@@ -158,15 +168,20 @@ impl WhatIfForm {
             FaultKind::Resume => FaultEdit::Resume(node()?),
             FaultKind::Isolate => FaultEdit::Isolate(node()?),
             FaultKind::Heal => FaultEdit::Heal,
-            FaultKind::Partition | FaultKind::Block => {
+            FaultKind::Partition | FaultKind::Block | FaultKind::Delay => {
                 let (a, b) = (side(Side::A), side(Side::B));
                 if a.is_empty() || b.is_empty() {
                     return Err("put at least one node on each side (A and B)".into());
                 }
-                if self.kind == FaultKind::Partition {
-                    FaultEdit::Partition(vec![a, b])
-                } else {
-                    FaultEdit::Block { from: a, to: b }
+                match self.kind {
+                    FaultKind::Partition => FaultEdit::Partition(vec![a, b]),
+                    FaultKind::Block => FaultEdit::Block { from: a, to: b },
+                    _ => FaultEdit::Delay {
+                        from: a,
+                        to: b,
+                        extra_ns: duration(&self.extra)?,
+                        for_ns: duration(&self.lasting)?,
+                    },
                 }
             }
             FaultKind::ClockJump => FaultEdit::ClockJump {
@@ -174,12 +189,8 @@ impl WhatIfForm {
                 by_ns: signed_duration(&self.jump)?,
             },
             FaultKind::LatencySpike => FaultEdit::LatencySpike {
-                extra_ns: sim_core::units::parse_duration(&self.extra)
-                    .map_err(|e| e.to_string())?
-                    .0,
-                for_ns: sim_core::units::parse_duration(&self.lasting)
-                    .map_err(|e| e.to_string())?
-                    .0,
+                extra_ns: duration(&self.extra)?,
+                for_ns: duration(&self.lasting)?,
             },
         })
     }
@@ -239,7 +250,7 @@ pub fn ui(
                 ui.add(egui::TextEdit::singleline(&mut form.jump).desired_width(60.0))
                     .labelled_by(l.id);
             }
-            FaultKind::LatencySpike => {
+            FaultKind::LatencySpike | FaultKind::Delay => {
                 let l = ui.label("extra");
                 ui.add(egui::TextEdit::singleline(&mut form.extra).desired_width(60.0))
                     .labelled_by(l.id);
@@ -262,7 +273,10 @@ pub fn ui(
             }
         }
     });
-    if matches!(form.kind, FaultKind::Partition | FaultKind::Block) {
+    if matches!(
+        form.kind,
+        FaultKind::Partition | FaultKind::Block | FaultKind::Delay
+    ) {
         ui.horizontal_wrapped(|ui| {
             ui.label("Sides:");
             for (name, side) in form.sides.iter_mut() {
@@ -288,7 +302,7 @@ pub fn ui(
     if let Some(e) = &form.error {
         ui.colored_label(crate::theme::DANGER, e);
     }
-    ui.weak("The fault is appended to the scenario and the run repeated from the same seed: the past stays, the future changes. The engine has no per-link delay; the latency spike delays every link.");
+    ui.weak("The fault is appended to the scenario and the run repeated from the same seed: the past stays, the future changes.");
     if !injected.is_empty() {
         ui.separator();
         ui.label("Injected so far:");

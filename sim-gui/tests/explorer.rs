@@ -477,3 +477,54 @@ fn filters_and_the_scrubber() {
     assert_eq!(h.state().session().expect("session").cursor, 20_000_000_000);
     h.get_by_label("The system at 20.000 s");
 }
+
+#[test]
+fn a_delay_injected_on_one_link_slows_that_direction_only() {
+    let path = catalog().join("basics").join("partition.toml");
+    let mut h = harness(App::with_scenario(&catalog(), &path, None));
+    h.run();
+    type_into(&mut h, "Jump to", "2s");
+    h.get_by_label("Go").click();
+    h.run();
+    h.get_by_label("What-if").click();
+    h.run();
+    h.get_by_label("Fault").click();
+    h.run();
+    // Far down the menu: scroll it into view first.
+    h.get_by_label("delay links A -> B").scroll_to_me();
+    h.run();
+    h.get_by_label("delay links A -> B").click();
+    h.run();
+    h.get_by_label("c1 ·").click();
+    h.run();
+    h.get_by_label("srv1 ·").click();
+    h.run();
+    h.get_by_label("srv1 A").click(); // A -> B
+    h.run();
+    h.get_by_label_contains("Inject at").click();
+    h.run();
+    let s = h.state().session().expect("session");
+    assert_eq!(s.injected.len(), 1, "{:?}", h.state().status());
+    let run = &s.run.data;
+    let id = |n: &str| run.nodes.iter().position(|m| m.name == n).expect("node") as u32;
+    let (c1, srv1) = (id("c1"), id("srv1"));
+    let during = |m: &&sim_gui::data::Message| {
+        m.sent > 2_000_000_001 && m.sent < 7_000_000_000 && m.fate == sim_gui::data::Fate::Delivered
+    };
+    let slow: Vec<u64> = run
+        .messages
+        .iter()
+        .filter(during)
+        .filter(|m| (m.from, m.to) == (c1, srv1))
+        .map(|m| m.end - m.sent)
+        .collect();
+    assert!(!slow.is_empty());
+    assert!(slow.iter().all(|&l| l >= 200_000_000), "{slow:?}");
+    let back = run
+        .messages
+        .iter()
+        .filter(during)
+        .filter(|m| (m.from, m.to) == (srv1, c1))
+        .map(|m| m.end - m.sent);
+    assert!(back.into_iter().all(|l| l < 200_000_000));
+}

@@ -612,7 +612,22 @@ fn materialize(t: &Table, scenario: &Scenario, applied: &[sim_core::ScheduledFau
                 l.insert("for".into(), ns(duration.as_nanos()));
                 ("loss_burst", Value::Table(l))
             }
-            FaultAction::LatencySpikeEnd | FaultAction::LossBurstEnd => continue,
+            FaultAction::LinkDelay {
+                from,
+                to,
+                extra,
+                duration,
+            } => {
+                let mut d = Table::new();
+                d.insert("from".into(), names(from));
+                d.insert("to".into(), names(to));
+                d.insert("extra".into(), ns(extra.as_nanos()));
+                d.insert("for".into(), ns(duration.as_nanos()));
+                ("delay", Value::Table(d))
+            }
+            FaultAction::LatencySpikeEnd
+            | FaultAction::LossBurstEnd
+            | FaultAction::LinkDelayEnd { .. } => continue,
         };
         ft.insert(key.into(), value);
         faults.push(Value::Table(ft));

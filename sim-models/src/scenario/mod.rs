@@ -465,6 +465,16 @@ impl Scenario {
                 duration: s.lasting,
             }]);
         }
+        if let Some(d) = &spec.delay {
+            let from = self.resolve_all(loc, &d.from, &what("delay.from"))?;
+            let to = self.resolve_all(loc, &d.to, &what("delay.to"))?;
+            actions.push(vec![FaultAction::LinkDelay {
+                from,
+                to,
+                extra: d.extra,
+                duration: d.lasting,
+            }]);
+        }
         if let Some(b) = &spec.loss_burst {
             actions.push(vec![FaultAction::LossBurst {
                 loss: b.loss.0,
@@ -736,6 +746,16 @@ impl Scenario {
                 FaultAction::LossBurstEnd,
             ] {
                 b = b.fault(after, action);
+            }
+            // Scheduled link delays end too (only scenarios that have them get these events).
+            for f in &self.faults {
+                if let FaultAction::LinkDelay { from, to, .. } = &f.action {
+                    let end = FaultAction::LinkDelayEnd {
+                        from: from.clone(),
+                        to: to.clone(),
+                    };
+                    b = b.fault(after, end);
+                }
             }
             for id in 0..self.nodes.len() {
                 b = b.fault(after, FaultAction::Resume(NodeId(id as u32)));

@@ -475,6 +475,21 @@ pub struct BlockSpec {
     pub to: Vec<Spanned<String>>,
 }
 
+/// `delay = { from = [...], to = [...], extra = "200ms", for = "5s" }`: slow links, one way.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DelaySpec {
+    /// Senders (nodes or clusters).
+    pub from: Vec<Spanned<String>>,
+    /// Receivers (nodes or clusters).
+    pub to: Vec<Spanned<String>>,
+    /// Latency added to each of those links.
+    pub extra: Duration,
+    /// How long the delay lasts.
+    #[serde(rename = "for")]
+    pub lasting: Duration,
+}
+
 /// `clock_jump = { node = "...", by = "-2s" }`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -556,13 +571,16 @@ pub struct FaultSpec {
     /// Add latency to every message for a while.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_spike: Option<SpikeSpec>,
+    /// Add latency to some links (one direction) for a while.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay: Option<DelaySpec>,
     /// Add loss to every link for a while.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loss_burst: Option<BurstSpec>,
 }
 
 /// The action keys a fault may have, for error messages.
-pub const FAULT_ACTIONS: &str = "partition, isolate, block, heal, crash, restart, pause, resume, clock_jump, drift, latency_spike, loss_burst";
+pub const FAULT_ACTIONS: &str = "partition, isolate, block, heal, crash, restart, pause, resume, clock_jump, drift, latency_spike, delay, loss_burst";
 
 fn default_interval() -> DurationDist {
     DurationDist::Exponential {
