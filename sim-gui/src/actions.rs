@@ -48,6 +48,7 @@ pub fn apply_to_session(s: &mut Session, command: Command) -> Option<(String, bo
                 Ok(run) => {
                     let what = fault.describe();
                     s.injected.push((at, fault));
+                    s.before_injection.push(text);
                     s.replace_run(run);
                     s.tab = Tab::Compare;
                     (
@@ -59,6 +60,30 @@ pub fn apply_to_session(s: &mut Session, command: Command) -> Option<(String, bo
                     )
                 }
                 Err(e) => (format!("cannot inject: {e}"), true),
+            });
+        }
+        Command::UndoInject => {
+            let Some(text) = s.before_injection.pop() else {
+                return Some(("no injected fault to take back".to_owned(), true));
+            };
+            let seed = s.seed_text.trim().parse::<u64>().ok();
+            return Some(match load::run_text(&s.path, &text, seed) {
+                Ok(run) => {
+                    let undone = s
+                        .injected
+                        .pop()
+                        .map(|(_, f)| f.describe())
+                        .unwrap_or_default();
+                    s.replace_run(run);
+                    (
+                        format!("took back {undone} and re-ran from the seed"),
+                        false,
+                    )
+                }
+                Err(e) => {
+                    s.before_injection.push(text);
+                    (e.to_string(), true)
+                }
             });
         }
         Command::TogglePlay => {

@@ -47,6 +47,8 @@ pub enum Command {
     ShowEvidence(u64, Vec<usize>),
     /// Append a fault at the cursor and re-run.
     Inject(FaultEdit),
+    /// Take the last injected fault back out and re-run.
+    UndoInject,
     /// Save the scenario (with injected faults and the seed).
     SaveScenario(PathBuf),
     /// Export the trace.

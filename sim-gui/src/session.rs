@@ -85,6 +85,8 @@ pub struct Session {
     pub seed_text: String,
     /// Faults injected so far, described, with their times.
     pub injected: Vec<(u64, FaultEdit)>,
+    /// The scenario text before each injection, for undo.
+    pub before_injection: Vec<String>,
     /// The time cursor, nanoseconds.
     pub cursor: u64,
     /// Playing.
@@ -130,6 +132,7 @@ impl Session {
             seed_text: seed.map(|s| s.to_string()).unwrap_or_default(),
             path,
             injected: Vec::new(),
+            before_injection: Vec::new(),
             cursor: 0,
             playing: false,
             speed: 1.0,

@@ -305,7 +305,12 @@ pub fn ui(
     ui.weak("The fault is appended to the scenario and the run repeated from the same seed: the past stays, the future changes.");
     if !injected.is_empty() {
         ui.separator();
-        ui.label("Injected so far:");
+        ui.horizontal(|ui| {
+            ui.label("Injected so far:");
+            if ui.button("Undo last fault").clicked() {
+                commands.push(Command::UndoInject);
+            }
+        });
         for (at, f) in injected {
             ui.monospace(format!("{}  {}", crate::fmt::seconds(*at), f.describe()));
         }

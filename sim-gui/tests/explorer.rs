@@ -170,6 +170,14 @@ fn inject_a_crash_then_the_saved_scenario_reproduces_the_trace_hash() {
     let (_, summary) = sim_models::run(&scenario, &sim_models::Overrides::default()).expect("runs");
     assert_eq!(summary.trace_hash, after);
     h.get_by_label_contains("reproduces trace hash");
+
+    // Taking the fault back gives the first run again.
+    h.get_by_label("What-if").click();
+    h.run();
+    h.get_by_label("Undo last fault").click();
+    h.run();
+    assert_eq!(hash(&h), before);
+    assert!(h.state().session().expect("session").injected.is_empty());
 }
 
 #[test]

@@ -214,8 +214,8 @@ pub fn paint(painter: Painter, run: &RunData, scene: &Scene, rect: Rect) {
             Stroke::new(2.0, theme::DIVERGENCE),
         );
         painter.text(
-            pos2(x + 3.0, rect.bottom() - 2.0),
-            Align2::LEFT_BOTTOM,
+            pos2(x + 3.0, plot.top() + 12.0),
+            Align2::LEFT_TOP,
             "first divergence",
             small.clone(),
             theme::DIVERGENCE,
