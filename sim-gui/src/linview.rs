@@ -2,7 +2,7 @@
 //! the checker found or, for a key that fails, the longest linearizable prefix and the
 //! operation that cannot be placed after it (what Porcupine's visualiser shows).
 
-use sim_core::lin::{self, CheckOptions, Verdict};
+use sim_core::lin::Verdict;
 use sim_core::{OpCall, OpPhase, Simulation};
 use sim_models::World;
 
@@ -55,15 +55,7 @@ impl LinView {
     /// Checks the run's read / write / cas history (as `sim_models::run` does) and lays the
     /// result out per key. `None` when the clients did no register operations.
     pub fn of(sim: &Simulation<World>, data: &RunData) -> Option<LinView> {
-        let history = lin::from_sim_history(sim.history());
-        if history.ops.is_empty() {
-            return None;
-        }
-        let options = CheckOptions {
-            max_steps: 1_000_000,
-            ..CheckOptions::default()
-        };
-        let result = history.check(&options);
+        let (history, result) = sim_models::run::check_register_history(sim)?;
         let describe = |i: usize| -> Option<LinOp> {
             let id = history.ids.get(i)?;
             let op = sim.history().get(*id)?;

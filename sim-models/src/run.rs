@@ -267,10 +267,12 @@ fn summarize_with(
     }
 }
 
-/// Checks the run's read / write / cas operations as per-key registers that start empty, with
-/// a budget of a million search steps per key. `None` when there is nothing to check.
-/// [`summarize`] calls it; benchmarks call it alone to time it.
-pub fn check_linearizability(sim: &Simulation<World>) -> Option<(lin::Verdict, Linearizability)> {
+/// The run's read / write / cas history and its raw check (per-key registers that start
+/// empty, a million search steps per key): what [`check_linearizability`] summarises and the
+/// explorer draws. `None` when there is nothing to check.
+pub fn check_register_history(
+    sim: &Simulation<World>,
+) -> Option<(lin::SimRegisterHistory, lin::CheckResult)> {
     // The checker leaves out by itself the unknown-outcome writes whose value nobody saw.
     let history = lin::from_sim_history(sim.history());
     if history.ops.is_empty() {
@@ -281,6 +283,14 @@ pub fn check_linearizability(sim: &Simulation<World>) -> Option<(lin::Verdict, L
         ..lin::CheckOptions::default()
     };
     let result = history.check(&options);
+    Some((history, result))
+}
+
+/// Checks the run's read / write / cas operations as per-key registers that start empty, with
+/// a budget of a million search steps per key. `None` when there is nothing to check.
+/// [`summarize`] calls it; benchmarks call it alone to time it.
+pub fn check_linearizability(sim: &Simulation<World>) -> Option<(lin::Verdict, Linearizability)> {
+    let (history, result) = check_register_history(sim)?;
     let names = sim.node_names();
     let describe = |i: usize| {
         let Some(op) = history.ids.get(i).and_then(|id| sim.history().get(*id)) else {
