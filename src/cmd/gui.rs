@@ -20,8 +20,9 @@ pub fn gui(args: &GuiArgs) -> Result<ExitCode, String> {
 #[cfg(not(feature = "gui"))]
 pub fn gui(_args: &GuiArgs) -> Result<ExitCode, String> {
     Err(
-        "error: this dsim was built without the `gui` feature; rebuild it with default \
-         features, or run the explorer on its own: cargo run --release -p sim-gui"
+        "error: this dsim was built without the explorer; build it with the `gui` feature \
+         (cargo run --release --features gui -- gui), or run the explorer on its own: \
+         cargo run --release -p sim-gui"
             .to_owned(),
     )
 }
