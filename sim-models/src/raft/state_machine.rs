@@ -41,6 +41,10 @@ pub struct Session {
 
 impl Session {
     fn result(&self, seq: u64) -> Option<OpResult> {
+        // A new request is above every remembered one: settle that without a search.
+        if self.results.back().is_none_or(|&(s, _)| s < seq) {
+            return None;
+        }
         let i = self.results.partition_point(|&(s, _)| s < seq);
         self.results
             .get(i)
@@ -49,6 +53,10 @@ impl Session {
     }
 
     fn remember(&mut self, seq: u64, result: OpResult) {
+        if self.results.back().is_none_or(|&(s, _)| s < seq) {
+            self.results.push_back((seq, result));
+            return;
+        }
         let i = self.results.partition_point(|&(s, _)| s < seq);
         self.results.insert(i, (seq, result));
     }
@@ -114,21 +122,21 @@ impl KvState {
         self.sessions[i].1.result(seq)
     }
 
-    /// `client`'s session, opened if it has none.
-    fn session(&mut self, client: NodeId) -> &mut Session {
-        let i = match self.sessions.binary_search_by_key(&client, |(c, _)| *c) {
+    /// The position of `client`'s session in `sessions`, opened if it has none.
+    fn session(&mut self, client: NodeId) -> usize {
+        match self.sessions.binary_search_by_key(&client, |(c, _)| *c) {
             Ok(i) => i,
             Err(i) => {
                 self.sessions.insert(i, (client, Session::default()));
                 i
             }
-        };
-        &mut self.sessions[i].1
+        }
     }
 
     /// Applies a client command committed at log `index`, once per (client, seq).
     pub fn apply(&mut self, cmd: &ClientCommand, index: u64) -> Applied {
-        let session = self.session(cmd.client);
+        let at = self.session(cmd.client);
+        let session = &mut self.sessions[at].1;
         session.raise_floor(cmd.first_open);
         if cmd.seq < session.floor {
             return Applied::Stale;
@@ -140,7 +148,7 @@ impl KvState {
             ClientOp::Kv(op) => OpResult::Kv(apply_kv(&mut self.data, *op)),
             ClientOp::Lock(op) => OpResult::Lock(self.locks.apply(cmd.client, op, index)),
         };
-        self.session(cmd.client).remember(cmd.seq, result);
+        self.sessions[at].1.remember(cmd.seq, result);
         Applied::Fresh(result)
     }
 
