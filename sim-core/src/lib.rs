@@ -52,6 +52,7 @@
 //! println!("trace hash {}", sim.trace().hash());
 //! ```
 
+pub mod chunked;
 pub mod clock;
 pub mod dist;
 pub mod fault;

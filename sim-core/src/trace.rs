@@ -11,6 +11,7 @@ use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 
+use crate::chunked::ChunkedVec;
 use crate::node::NodeId;
 use crate::time::SimTime;
 
@@ -410,7 +411,9 @@ pub struct Trace {
     level: TraceLevel,
     hash: TraceHash,
     count: u64,
-    events: Vec<TraceEvent>,
+    /// Chunked: a full trace holds millions of events, and growing one `Vec` would copy
+    /// them all at every doubling.
+    events: ChunkedVec<TraceEvent>,
     /// Message contents by id (`Debug` text), when asked for; not part of the hash.
     payloads: Option<Vec<(u64, String)>>,
 }
@@ -482,8 +485,8 @@ impl Trace {
         self.count
     }
 
-    /// The events kept.
-    pub fn events(&self) -> &[TraceEvent] {
+    /// The events kept, in order.
+    pub fn events(&self) -> &ChunkedVec<TraceEvent> {
         &self.events
     }
 }
@@ -647,8 +650,8 @@ pub enum ExportError {
 }
 
 /// Writes `events` to `out` in `format`, naming nodes with `names`.
-pub fn export<W: Write>(
-    events: &[TraceEvent],
+pub fn export<'a, W: Write>(
+    events: impl IntoIterator<Item = &'a TraceEvent>,
     names: &[String],
     format: TraceFormat,
     out: W,
@@ -656,14 +659,14 @@ pub fn export<W: Write>(
     match format {
         TraceFormat::Csv => {
             let mut w = csv::Writer::from_writer(out);
-            for (i, e) in events.iter().enumerate() {
+            for (i, e) in events.into_iter().enumerate() {
                 w.serialize(TraceRow::of(i as u64, e, names))?;
             }
             w.flush()?;
         }
         TraceFormat::JsonLines => {
             let mut out = std::io::BufWriter::new(out);
-            for (i, e) in events.iter().enumerate() {
+            for (i, e) in events.into_iter().enumerate() {
                 serde_json::to_writer(&mut out, &TraceRow::of(i as u64, e, names))?;
                 out.write_all(b"\n")?;
             }
@@ -685,15 +688,25 @@ pub struct Divergence {
 }
 
 /// Finds the first event where `a` and `b` differ, or None if they are identical.
-pub fn first_divergence(a: &[TraceEvent], b: &[TraceEvent]) -> Option<Divergence> {
-    let n = a.len().max(b.len());
-    (0..n)
-        .find(|&i| a.get(i) != b.get(i))
-        .map(|index| Divergence {
-            index,
-            first: a.get(index).cloned(),
-            second: b.get(index).cloned(),
-        })
+pub fn first_divergence<'a>(
+    a: impl IntoIterator<Item = &'a TraceEvent>,
+    b: impl IntoIterator<Item = &'a TraceEvent>,
+) -> Option<Divergence> {
+    let (mut a, mut b) = (a.into_iter(), b.into_iter());
+    let mut index = 0;
+    loop {
+        match (a.next(), b.next()) {
+            (None, None) => return None,
+            (x, y) if x == y => index += 1,
+            (x, y) => {
+                return Some(Divergence {
+                    index,
+                    first: x.cloned(),
+                    second: y.cloned(),
+                });
+            }
+        }
+    }
 }
 
 #[cfg(test)]
