@@ -1,12 +1,13 @@
 //! [`ChunkedVec`]: an append-only vector stored in fixed-size chunks.
 //!
-//! A run's full trace grows to millions of events. In one `Vec` every doubling copies all of
+//! For the records a run only ever appends to: the trace, the client history, a checker's
+//! ghost state. A run's full trace grows to millions of events. In one `Vec` every doubling copies all of
 //! them into a new allocation and touches twice the memory: with an allocator that cannot remap
 //! a large block in place (mimalloc, which `dsim` uses), a ten-million-event trace spends more
 //! time being copied than being recorded. Here a push never moves what is already stored: when
 //! the last chunk is full, a new one is allocated beside it.
 
-use std::ops::Index;
+use std::ops::{Index, IndexMut};
 
 /// Elements per chunk (a power of two, so that an index splits with a shift and a mask).
 const CHUNK: usize = 4096;
@@ -69,6 +70,12 @@ impl<T> ChunkedVec<T> {
         self.chunks.get(index / CHUNK)?.get(index % CHUNK)
     }
 
+    /// The element at `index` for changing, if there is one.
+    #[inline]
+    pub fn get_mut(&mut self, index: usize) -> Option<&mut T> {
+        self.chunks.get_mut(index / CHUNK)?.get_mut(index % CHUNK)
+    }
+
     /// The last element, if any.
     #[must_use]
     pub fn last(&self) -> Option<&T> {
@@ -116,6 +123,13 @@ impl<T> Index<usize> for ChunkedVec<T> {
     /// The element at `index`; panics if `index >= len()`, like a slice.
     fn index(&self, index: usize) -> &T {
         &self.chunks[index / CHUNK][index % CHUNK]
+    }
+}
+
+impl<T> IndexMut<usize> for ChunkedVec<T> {
+    /// The element at `index`; panics if `index >= len()`, like a slice.
+    fn index_mut(&mut self, index: usize) -> &mut T {
+        &mut self.chunks[index / CHUNK][index % CHUNK]
     }
 }
 
@@ -191,6 +205,11 @@ mod tests {
             assert_eq!(c.get(i), v.get(i), "get {i}");
         }
         assert_eq!(c.get(n), None);
+        c[CHUNK] += 1;
+        *c.get_mut(2 * CHUNK).expect("in range") += 1;
+        v[CHUNK] += 1;
+        v[2 * CHUNK] += 1;
+        assert_eq!(c.get_mut(n), None);
         assert_eq!(c.to_vec(), v);
         assert!(c.iter().eq(v.iter()));
         assert!(c.iter().rev().eq(v.iter().rev()));

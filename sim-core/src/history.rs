@@ -8,6 +8,7 @@ use std::ops::Range;
 
 use serde::Serialize;
 
+use crate::chunked::ChunkedVec;
 use crate::node::NodeId;
 use crate::time::SimTime;
 use crate::trace::OpPhase;
@@ -112,7 +113,9 @@ pub struct Operation {
 /// Every operation of a run, in invocation order.
 #[derive(Clone, Debug, Default)]
 pub struct History {
-    ops: Vec<Operation>,
+    /// Chunked: a long run records hundreds of thousands of operations, and a growing `Vec`
+    /// would copy them all at every doubling.
+    ops: ChunkedVec<Operation>,
 }
 
 /// Per-client tallies of a history.
@@ -183,7 +186,7 @@ impl History {
     }
 
     /// Every operation in invocation order.
-    pub fn operations(&self) -> &[Operation] {
+    pub fn operations(&self) -> &ChunkedVec<Operation> {
         &self.ops
     }
 

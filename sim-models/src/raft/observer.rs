@@ -44,6 +44,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use sim_core::NodeId;
+use sim_core::chunked::ChunkedVec;
 
 use crate::lock::witness::LockWitness;
 use crate::raft::log::{Command, Entry, RaftLog};
@@ -84,10 +85,10 @@ pub struct RaftObserver {
     /// Every (index, term) ever appended anywhere: `appended[i - 1]` is the first term seen
     /// at index `i` (an array lookup, no allocation per entry); `appended_later` holds the
     /// rare other terms at the same index (entries that were overwritten).
-    appended: Vec<Option<(u64, Appended)>>,
+    appended: ChunkedVec<Option<(u64, Appended)>>,
     appended_later: BTreeMap<(u64, u64), Appended>,
     /// `committed[i - 1]` is the entry committed at index `i`.
-    committed: Vec<Committed>,
+    committed: ChunkedVec<Committed>,
     reported: usize,
     suppressed: usize,
 }
@@ -200,8 +201,8 @@ impl RaftObserver {
                     e.index
                 ));
             };
-            if self.appended.len() <= slot {
-                self.appended.resize_with(slot + 1, || None);
+            while self.appended.len() <= slot {
+                self.appended.push(None);
             }
             let seen = match &self.appended[slot] {
                 Some((t, a)) if *t == e.term => Some(a),
