@@ -3,8 +3,6 @@
 //! Each metric is named by the node that records it and a static name. Histograms use the
 //! `hdrhistogram` crate (3 significant figures), so percentiles are exact to 0.1%.
 
-use std::collections::BTreeMap;
-
 use hdrhistogram::Histogram;
 
 use crate::node::NodeId;
@@ -38,23 +36,84 @@ pub struct Percentiles {
     pub max: u64,
 }
 
-/// Every metric of a run, keyed by (node, name) in a deterministic order.
+/// One kind of metric (counters, gauges or histograms) of every node, keyed by (node, name).
+///
+/// Models record metrics on every event, and a node has only a handful of each kind, so each
+/// node keeps its own in a short vector searched linearly, comparing the static names'
+/// addresses before their text; readers get them sorted by (node, name).
+#[derive(Clone, Debug)]
+struct Table<V> {
+    /// `nodes[i]`: node `i`'s metrics of this kind, in first-use order.
+    nodes: Vec<Vec<(&'static str, V)>>,
+}
+
+impl<V> Default for Table<V> {
+    fn default() -> Self {
+        Table { nodes: Vec::new() }
+    }
+}
+
+/// Whether two metric names are the same: usually the same literal, so the same address.
+#[inline(always)]
+fn same_name(a: &str, b: &str) -> bool {
+    std::ptr::eq(a, b) || a == b
+}
+
+impl<V> Table<V> {
+    /// The metric `name` of `node`, created with `new` if it does not exist yet.
+    #[inline]
+    fn entry(&mut self, node: NodeId, name: &'static str, new: impl FnOnce() -> V) -> &mut V {
+        let i = node.index();
+        if self.nodes.len() <= i {
+            self.nodes.resize_with(i + 1, Vec::new);
+        }
+        let row = &mut self.nodes[i];
+        let at = match row.iter().position(|&(n, _)| same_name(n, name)) {
+            Some(at) => at,
+            None => {
+                row.push((name, new()));
+                row.len() - 1
+            }
+        };
+        &mut row[at].1
+    }
+
+    /// The metric `name` of `node`, if recorded.
+    fn get(&self, node: NodeId, name: &str) -> Option<&V> {
+        let row = self.nodes.get(node.index())?;
+        row.iter()
+            .find(|&&(n, _)| same_name(n, name))
+            .map(|(_, v)| v)
+    }
+
+    /// Every metric, in (node, name) order.
+    fn sorted(&self) -> impl Iterator<Item = (NodeId, &'static str, &V)> + '_ {
+        self.nodes.iter().enumerate().flat_map(|(i, row)| {
+            let mut row: Vec<(&'static str, &V)> = row.iter().map(|(n, v)| (*n, v)).collect();
+            row.sort_unstable_by_key(|&(n, _)| n);
+            let node = NodeId(i as u32);
+            row.into_iter().map(move |(n, v)| (node, n, v))
+        })
+    }
+}
+
+/// Every metric of a run, keyed by (node, name); read back in (node, name) order.
 #[derive(Clone, Debug, Default)]
 pub struct Metrics {
-    counters: BTreeMap<(NodeId, &'static str), u64>,
-    gauges: BTreeMap<(NodeId, &'static str), Gauge>,
-    histograms: BTreeMap<(NodeId, &'static str), Histogram<u64>>,
+    counters: Table<u64>,
+    gauges: Table<Gauge>,
+    histograms: Table<Histogram<u64>>,
 }
 
 impl Metrics {
     /// Adds `n` to the counter `name` of `node`.
     pub fn count(&mut self, node: NodeId, name: &'static str, n: u64) {
-        *self.counters.entry((node, name)).or_insert(0) += n;
+        *self.counters.entry(node, name, || 0) += n;
     }
 
     /// Sets the gauge `name` of `node` to `value` at `time`.
     pub fn gauge(&mut self, time: SimTime, node: NodeId, name: &'static str, value: f64) {
-        let g = self.gauges.entry((node, name)).or_insert(Gauge {
+        let g = self.gauges.entry(node, name, || Gauge {
             last: value,
             min: value,
             max: value,
@@ -68,10 +127,7 @@ impl Metrics {
 
     /// Records `value` (e.g. a latency in nanoseconds) in the histogram `name` of `node`.
     pub fn observe(&mut self, node: NodeId, name: &'static str, value: u64) {
-        let h = self
-            .histograms
-            .entry((node, name))
-            .or_insert_with(new_histogram);
+        let h = self.histograms.entry(node, name, new_histogram);
         // Auto-resizing histograms grow to fit any u64 value; record cannot fail for them.
         if h.record(value).is_err() {
             h.saturating_record(value);
@@ -80,31 +136,31 @@ impl Metrics {
 
     /// Every counter, in (node, name) order.
     pub fn counters(&self) -> impl Iterator<Item = (NodeId, &'static str, u64)> + '_ {
-        self.counters.iter().map(|(&(n, k), &v)| (n, k, v))
+        self.counters.sorted().map(|(n, k, &v)| (n, k, v))
     }
 
     /// Every gauge, in (node, name) order.
     pub fn gauges(&self) -> impl Iterator<Item = (NodeId, &'static str, &Gauge)> + '_ {
-        self.gauges.iter().map(|(&(n, k), g)| (n, k, g))
+        self.gauges.sorted()
     }
 
     /// Every histogram's percentiles, in (node, name) order.
     pub fn histograms(&self) -> impl Iterator<Item = (NodeId, &'static str, Percentiles)> + '_ {
         self.histograms
-            .iter()
-            .map(|(&(n, k), h)| (n, k, percentiles(h)))
+            .sorted()
+            .map(|(n, k, h)| (n, k, percentiles(h)))
     }
 
     /// The counter `name` of `node` (0 if never counted).
     pub fn counter(&self, node: NodeId, name: &'static str) -> u64 {
-        self.counters.get(&(node, name)).copied().unwrap_or(0)
+        self.counters.get(node, name).copied().unwrap_or(0)
     }
 
     /// Percentiles of the histograms named `name` of all `nodes` merged together.
     pub fn merged_percentiles(&self, nodes: &[NodeId], name: &str) -> Option<Percentiles> {
         let mut merged: Option<Histogram<u64>> = None;
-        for ((n, k), h) in &self.histograms {
-            if *k == name && nodes.contains(n) {
+        for (n, k, h) in self.histograms.sorted() {
+            if k == name && nodes.contains(&n) {
                 match &mut merged {
                     Some(m) => {
                         // Both histograms have the same auto-resizing configuration.
@@ -168,6 +224,31 @@ mod tests {
         assert_eq!(m.counter(NodeId(1), "sent"), 5);
         let (_, _, g) = m.gauges().next().expect("gauge");
         assert_eq!((g.last, g.min, g.max, g.samples.len()), (1.0, 1.0, 4.0, 2));
+    }
+
+    #[test]
+    fn names_match_by_text_and_read_back_in_node_then_name_order() {
+        let mut m = Metrics::default();
+        // The same name at another address (e.g. a literal in another crate) is the same
+        // metric.
+        let elsewhere: &'static str = Box::leak(String::from("sent").into_boxed_str());
+        m.count(NodeId(2), "sent", 1);
+        m.count(NodeId(2), elsewhere, 2);
+        m.count(NodeId(2), "acked", 1);
+        m.count(NodeId(0), "zeta", 1);
+        m.count(NodeId(0), "alpha", 1);
+        assert_eq!(m.counter(NodeId(2), "sent"), 3);
+        assert_eq!(m.counter(NodeId(1), "sent"), 0);
+        let all: Vec<_> = m.counters().collect();
+        assert_eq!(
+            all,
+            vec![
+                (NodeId(0), "alpha", 1),
+                (NodeId(0), "zeta", 1),
+                (NodeId(2), "acked", 1),
+                (NodeId(2), "sent", 3),
+            ]
+        );
     }
 
     #[test]

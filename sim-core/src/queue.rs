@@ -14,15 +14,16 @@
 //! minimum, makes it the new `last`, and moves the rest of the bucket into strictly lower
 //! buckets; an entry moves down at most 128 times over its life, in practice a handful.
 //!
-//! Three layouts, by size. Up to [`SMALL_MAX`] pending entries live in one flat vector whose
-//! minimum is found by a scan, which beats any heap at that size. Up to [`HEAP_MAX`] they live
-//! in a binary heap: a radix heap moves an entry down a bucket on many pops of its life, which
-//! costs more than a heap's few comparisons while the queue is this short (a simulated cluster
-//! of a handful of nodes, with its timers and messages in flight, sits here). Larger queues use
-//! the radix buckets, whose cost per event does not grow with the number pending. The queue
-//! switches up when a layout overflows and back down when it shrinks to [`SMALL_MIN`] or
-//! [`HEAP_MIN`] (the gaps keep it from switching back and forth); a switch costs one pass over
-//! the entries. Which layout holds the entries never changes the order they pop in.
+//! Three layouts, by size. Up to 16 pending entries (`SMALL_MAX`) live in one flat vector
+//! whose minimum is found by a scan, which beats any heap at that size. Up to 1,024
+//! (`HEAP_MAX`) they live in a binary heap: a radix heap moves an entry down a bucket on many
+//! pops of its life, which costs more than a heap's few comparisons while the queue is this
+//! short (a simulated cluster of a handful of nodes, with its timers and messages in flight,
+//! sits here). Larger queues use the radix buckets, whose cost per event does not grow with
+//! the number pending. The queue switches up when a layout overflows and back down when it
+//! shrinks to 4 (`SMALL_MIN`) or 256 (`HEAP_MIN`); the gaps keep it from switching back and
+//! forth, and a switch costs one pass over the entries. Which layout holds the entries never
+//! changes the order they pop in.
 //!
 //! Memory: a bucket stores its entries in fixed-size chunks drawn from a pool shared by every
 //! bucket. A popped bucket hands its full chunks back to the pool, where the buckets its entries
