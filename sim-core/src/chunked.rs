@@ -12,8 +12,8 @@ use std::ops::{Index, IndexMut};
 /// Elements per chunk (a power of two, so that an index splits with a shift and a mask).
 const CHUNK: usize = 4096;
 
-/// An append-only sequence stored in chunks of [`CHUNK`] elements: pushing never moves the
-/// elements already stored, and indexing is two array lookups.
+/// An append-only sequence stored in chunks of 4,096 elements (`CHUNK`): pushing never moves
+/// the elements already stored, and indexing is two array lookups.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ChunkedVec<T> {
     /// Every chunk but the last is full (exactly [`CHUNK`] elements).

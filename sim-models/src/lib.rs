@@ -2,7 +2,7 @@
 //!
 //! The models (sans-IO nodes over [`sim_core`]), the one protocol they share ([`world`]), the
 //! registry that lets a scenario name a model, the scenario file format ([`scenario`]) and the
-//! run summary ([`run`]) that the CLI and GUI print.
+//! run summary ([`run`](mod@run)) that the CLI and GUI print.
 
 pub mod bench;
 pub mod bugs;

@@ -87,7 +87,7 @@ impl Kind {
     }
 }
 
-/// One trace event, compact: strings are interned ids ([`NONE`] when absent).
+/// One trace event, compact: strings are interned ids ([`NONE`](intern::NONE) when absent).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Event {
     /// True simulated time, nanoseconds.
