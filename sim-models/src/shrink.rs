@@ -12,6 +12,10 @@
 //! (from [`sim_core::Simulation::applied_faults`]), so single faults can go; if the fixed
 //! schedule does not fail the same way, the nemesis stays and only its kinds shrink.
 //!
+//! The reproducer is written like a hand-written scenario ([`crate::scenario::layout`]); its
+//! description says where it comes from, what it fails with and what is left of the original,
+//! and the original description, whose specifics no longer hold, stays as a comment.
+//!
 //! [`Model::min_nodes`]: crate::model::Model::min_nodes
 //! [`Model::reductions`]: crate::model::Model::reductions
 
@@ -361,14 +365,29 @@ pub fn shrink(
     let seed_value =
         i64::try_from(s.seed).map_or_else(|_| Value::String(s.seed.to_string()), Value::Integer);
     best.insert("seed".into(), seed_value);
-    let source = scenario.path.display().to_string();
-    if let Some(Value::String(d)) = best.get("description") {
-        let d = format!(
-            "Shrunk by `dsim shrink {source} --seed {seed}{}`: fails with {kind}.\n{d}",
-            if options.swarm { " --swarm" } else { "" }
-        );
-        best.insert("description".into(), d.into());
-    }
+    // The reproducer says what it is; the original description, whose specifics no longer
+    // hold, stays as a comment.
+    let original = match best.get("description") {
+        Some(Value::String(d)) => d.trim().to_owned(),
+        _ => String::new(),
+    };
+    let command = format!(
+        "dsim shrink {} --seed {seed}{}",
+        scenario.path.display(),
+        if options.swarm { " --swarm" } else { "" }
+    );
+    best.insert(
+        "description".into(),
+        describe(&command, &kind, s.seed, &before, &s.size).into(),
+    );
+    let note = if original.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "The scenario it was shrunk from, as described there (its specifics need not hold \
+             here):\n\n{original}"
+        )
+    };
     Ok(Shrunk {
         kind,
         seed,
@@ -377,8 +396,28 @@ pub fn shrink(
         after: s.size,
         runs: s.runs,
         steps: s.steps,
-        toml: render(&best),
+        toml: crate::scenario::layout::render(&best, &note),
     })
+}
+
+/// The reproducer's description: where it comes from, what it fails with, and how much of
+/// the original is left (one fact a line, like a hand-written description).
+fn describe(command: &str, kind: &str, seed: u64, before: &Size, after: &Size) -> String {
+    use sim_core::time::format_nanos;
+    format!(
+        "Shrunk by `{command}`.\n\
+         Fails with {kind} under seed {seed}.\n\
+         What is left: {} of {} faults, {} of {} simulated, {} of {} client operations, \
+         {} of {} nodes.\n",
+        after.faults,
+        before.faults,
+        format_nanos(after.duration_ns),
+        format_nanos(before.duration_ns),
+        after.operations,
+        before.operations,
+        after.nodes,
+        before.nodes,
+    )
 }
 
 fn render(t: &Table) -> String {

@@ -27,6 +27,8 @@ struct Case {
     max_faults: u64,
     /// Runs the shrinker may spend.
     shrink_runs: usize,
+    /// A fault the reproducer must hold, as it is written there (the bug needs it).
+    needs: Option<&'static str>,
 }
 
 fn path(file: &str) -> PathBuf {
@@ -127,6 +129,52 @@ fn check(case: &Case) {
         case.kind,
         shrunk.toml
     );
+    reads_like_a_scenario(&shrunk.toml, &repro, &scenario, found.seed, case);
+}
+
+/// The reproducer is laid out like the shipped scenarios, says what it is, and keeps the
+/// original description as a comment.
+fn reads_like_a_scenario(
+    text: &str,
+    repro: &Scenario,
+    original: &Scenario,
+    seed: u64,
+    case: &Case,
+) {
+    let headers: Vec<&str> = text.lines().filter(|l| l.starts_with('[')).collect();
+    for h in &headers {
+        assert!(
+            !h.starts_with("[faults.") && !h.starts_with("[expect."),
+            "{}: a sub-table {h} in the reproducer:\n{text}",
+            case.file
+        );
+    }
+    let first = |h: &str| headers.iter().position(|x| *x == h);
+    let (cluster, expect) = (first("[[cluster]]"), first("[expect]"));
+    assert!(cluster.is_some() && expect.is_some(), "{text}");
+    if let Some(faults) = first("[[faults]]") {
+        assert!(cluster < Some(faults) && Some(faults) < expect, "{text}");
+    }
+    assert!(text.starts_with("name = "), "{text}");
+    if let Some(needle) = case.needs {
+        assert!(text.contains(needle), "{needle:?} missing from\n{text}");
+    }
+    let description = &repro.spec.description;
+    for needle in [
+        format!("{} --seed {seed}", case.file),
+        format!("Fails with {}", case.kind),
+    ] {
+        assert!(
+            description.contains(&needle),
+            "{needle:?} missing from the description:\n{text}"
+        );
+    }
+    let first_line = original.spec.description.lines().next().expect("described");
+    assert!(
+        text.contains(&format!("# {first_line}\n")),
+        "the original description is not kept as a comment:\n{text}"
+    );
+    assert!(!description.contains(first_line), "{text}");
 }
 
 #[test]
@@ -138,6 +186,7 @@ fn raft_vote_not_persisted() {
         clean: 20,
         max_faults: 3,
         shrink_runs: 1_000,
+        needs: None,
     });
 }
 
@@ -150,6 +199,7 @@ fn raft_commit_old_term() {
         clean: 20,
         max_faults: 6,
         shrink_runs: 2_000,
+        needs: None,
     });
 }
 
@@ -162,6 +212,7 @@ fn raft_vote_without_log_check() {
         clean: 20,
         max_faults: 3,
         shrink_runs: 1_000,
+        needs: None,
     });
 }
 
@@ -174,6 +225,7 @@ fn raft_apply_before_commit() {
         clean: 20,
         max_faults: 3,
         shrink_runs: 1_000,
+        needs: None,
     });
 }
 
@@ -186,6 +238,7 @@ fn lock_no_fencing_tokens() {
         clean: 20,
         max_faults: 3,
         shrink_runs: 1_000,
+        needs: None,
     });
 }
 
@@ -198,6 +251,8 @@ fn lock_lease_trusts_skewed_clock() {
         clean: 20,
         max_faults: 3,
         shrink_runs: 1_000,
+        // The lease outlives its expiry only if the client's wall clock is stepped back.
+        needs: Some("clock_jump = { node = \"c"),
     });
 }
 

@@ -225,6 +225,14 @@ fn shrink_writes_a_small_scenario_that_fails_on_its_own() {
     ] {
         assert!(stdout.contains(needle), "missing {needle:?} in\n{stdout}");
     }
+    // Laid out like a hand-written scenario, saying where it comes from.
+    let written = std::fs::read_to_string(&out).expect("written");
+    assert!(written.starts_with("name = \"bugs/raft-apply-before-commit\"\ndescription = \"\"\"\nShrunk by `dsim shrink scenarios/bugs/raft-apply-before-commit.toml --seed 0`."), "{written}");
+    assert!(!written.contains("\n[faults."), "{written}");
+    assert!(
+        written.contains("\n# A Raft leader that applies an entry"),
+        "{written}"
+    );
     let run = dsim(&["run", out.to_str().expect("utf-8")]);
     assert_eq!(run.status.code(), Some(1));
     assert!(

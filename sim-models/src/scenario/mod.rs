@@ -6,6 +6,7 @@
 //! struct that rejects unknown keys).
 
 mod error;
+pub mod layout;
 pub mod spec;
 
 use std::collections::BTreeMap;
@@ -806,7 +807,8 @@ impl Scenario {
         NetworkConfig { default, zones }
     }
 
-    /// The effective scenario as TOML, every default filled in; parsing it gives the same run.
+    /// The effective scenario as TOML, every default filled in, laid out like a hand-written
+    /// scenario ([`layout::render`]); parsing it gives the same run.
     pub fn to_toml(&self, overrides: &Overrides) -> String {
         let mut spec = self.spec.clone();
         spec.seed = self.seed(overrides);
@@ -846,32 +848,7 @@ impl Scenario {
             })
             .collect();
         root.insert("cluster".into(), toml::Value::Array(clusters));
-        // Keep a readable order: plain keys first, then sections, clusters before faults.
-        let order = [
-            "name",
-            "description",
-            "seed",
-            "duration",
-            "trace",
-            "bugs",
-            "limits",
-            "network",
-            "clocks",
-            "cluster",
-            "faults",
-            "nemesis",
-            "liveness",
-            "swarm",
-            "expect",
-        ];
-        let mut out = toml::Table::new();
-        for k in order {
-            if let Some(v) = root.remove(k) {
-                out.insert(k.into(), v);
-            }
-        }
-        out.extend(root);
-        let text = toml::to_string(&out).unwrap_or_default();
+        let text = layout::render(&root, "");
         if big_seed {
             text.replacen(&format!("seed = \"{seed}\""), &format!("seed = {seed}"), 1)
         } else {

@@ -682,6 +682,10 @@ impl Serialize for Expectation {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
         match *self {
+            // A whole number is written as one (`violations = 0`, not `0.0`), as people do.
+            Expectation::Exactly(v) if v.fract() == 0.0 && v.abs() < 9.0e15 => {
+                s.serialize_i64(v as i64)
+            }
             Expectation::Exactly(v) => s.serialize_f64(v),
             Expectation::Within { min, max } => {
                 let mut m = s.serialize_map(None)?;
