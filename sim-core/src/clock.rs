@@ -66,6 +66,9 @@ pub struct Clock {
     anchor_true: u64,
     anchor_local: i64,
     drift_ppb: i64,
+    /// The drift the clock was built with: its oscillator's own rate, which
+    /// [`Clock::end_drift`] returns to after a drift fault.
+    nominal_ppb: i64,
     /// Sum of all jumps: the wall clock minus this is the monotonic clock.
     jumped: i64,
 }
@@ -74,10 +77,12 @@ impl Clock {
     /// A clock that starts `offset_ns` away from true time and runs `drift_ppm` fast (negative:
     /// slow). The drift is clamped to ±[`MAX_DRIFT_PPM`].
     pub fn new(offset_ns: i64, drift_ppm: f64) -> Self {
+        let drift_ppb = ppm_to_ppb(drift_ppm);
         Clock {
             anchor_true: 0,
             anchor_local: offset_ns,
-            drift_ppb: ppm_to_ppb(drift_ppm),
+            drift_ppb,
+            nominal_ppb: drift_ppb,
             jumped: 0,
         }
     }
@@ -122,6 +127,14 @@ impl Clock {
     pub fn set_drift(&mut self, now: SimTime, drift_ppm: f64) {
         self.reanchor(now);
         self.drift_ppb = ppm_to_ppb(drift_ppm);
+    }
+
+    /// Returns to the drift the clock was built with, from true time `now` on (the end of a
+    /// drift fault). The reading stays continuous: what the clock gained or lost while it ran
+    /// at another rate is kept, as undoing it would be a step.
+    pub fn end_drift(&mut self, now: SimTime) {
+        self.reanchor(now);
+        self.drift_ppb = self.nominal_ppb;
     }
 
     /// Current offset from true time at `now`, in nanoseconds (local − true).
@@ -201,5 +214,19 @@ mod tests {
         c.set_drift(SimTime(5), 200.0);
         assert_eq!(c.local(SimTime(5)), before);
         assert_eq!(c.drift_ppm(), 200.0);
+    }
+
+    #[test]
+    fn ending_a_drift_fault_restores_the_built_rate_and_keeps_the_gain() {
+        let mut c = Clock::new(0, 1_000.0); // 1 ms per second fast
+        c.set_drift(SimTime(1_000_000_000), 500_000.0); // 50% fast for one second
+        c.end_drift(SimTime(2_000_000_000));
+        // 1.001 s, then 1.5 s: the 0.501 s gained stays.
+        assert_eq!(c.local(SimTime(2_000_000_000)), LocalTime(2_501_000_000));
+        assert_eq!(c.drift_ppm(), 1_000.0);
+        let second = c
+            .local(SimTime(3_000_000_000))
+            .nanos_since(c.local(SimTime(2_000_000_000)));
+        assert_eq!(second, 1_001_000_000);
     }
 }

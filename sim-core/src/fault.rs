@@ -39,7 +39,8 @@ pub enum FaultAction {
         /// How far to step, in nanoseconds (negative: backwards).
         delta_ns: i64,
     },
-    /// Change a node's clock drift.
+    /// Change a node's clock drift (until a [`FaultAction::DriftEnd`], which the quiet phase
+    /// of a scenario applies).
     Drift {
         /// The node.
         node: NodeId,
@@ -79,6 +80,10 @@ pub enum FaultAction {
         /// Receivers.
         to: Vec<NodeId>,
     },
+    /// End of a drift change: the node's clock runs at the drift it was built with again
+    /// (the scenario's `[clocks]`). What it gained or lost meanwhile stays: taking that back
+    /// would be a step of the wall clock, and a drifting oscillator does not step.
+    DriftEnd(NodeId),
     /// End of a latency spike (scheduled by the engine).
     LatencySpikeEnd,
     /// End of a loss burst (scheduled by the engine).
@@ -99,6 +104,7 @@ impl FaultAction {
             FaultAction::Resume(_) => "resume",
             FaultAction::ClockJump { .. } => "clock-jump",
             FaultAction::Drift { .. } => "drift",
+            FaultAction::DriftEnd(_) => "drift-end",
             FaultAction::LatencySpike { .. } => "latency-spike",
             FaultAction::LossBurst { .. } => "loss-burst",
             FaultAction::LinkDelay { .. } => "link-delay",
@@ -117,7 +123,8 @@ impl FaultAction {
             | FaultAction::Pause(n)
             | FaultAction::Resume(n)
             | FaultAction::ClockJump { node: n, .. }
-            | FaultAction::Drift { node: n, .. } => Some(*n),
+            | FaultAction::Drift { node: n, .. }
+            | FaultAction::DriftEnd(n) => Some(*n),
             _ => None,
         }
     }

@@ -684,6 +684,11 @@ impl<P: Protocol> Simulation<P> {
                 self.core.nodes[node.index()].clock.set_drift(now, *ppm);
                 format!("drift set to {ppm} ppm")
             }
+            FaultAction::DriftEnd(node) => {
+                let clock = &mut self.core.nodes[node.index()].clock;
+                clock.end_drift(now);
+                format!("drift back to {} ppm", clock.drift_ppm())
+            }
             FaultAction::LatencySpike { extra, duration } => {
                 self.core.network.set_latency_spike(*extra);
                 self.core

@@ -664,7 +664,8 @@ fn materialize(t: &Table, scenario: &Scenario, applied: &[sim_core::ScheduledFau
                 d.insert("for".into(), ns(duration.as_nanos()));
                 ("delay", Value::Table(d))
             }
-            FaultAction::LatencySpikeEnd
+            FaultAction::DriftEnd(_)
+            | FaultAction::LatencySpikeEnd
             | FaultAction::LossBurstEnd
             | FaultAction::LinkDelayEnd { .. } => continue,
         };

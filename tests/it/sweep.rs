@@ -441,3 +441,74 @@ fn the_lock_service_serves_its_clients_again_in_the_quiet_phase() {
     // The stores have no progress check of their own.
     assert_eq!(summary.metrics.get("liveness.plain"), None);
 }
+
+#[test]
+fn the_quiet_phase_returns_drifted_clocks_to_their_own_rate() {
+    // srv1 has an exact clock, srv2 one that runs 1,000 ppm fast ([clocks]); a drift fault at
+    // 1 s makes srv1 run 50% fast and srv2 20% slow until the quiet phase at 4 s.
+    let text = r#"name = "t/drift-quiet"
+description = "Drift faults, then a quiet phase."
+duration = "8s"
+
+[clocks.nodes.srv2]
+drift_ppm = 1000
+
+[[cluster]]
+name = "srv"
+model = "echo"
+nodes = 2
+
+[[faults]]
+at = "1s"
+drift = { node = "srv1", ppm = 500000 }
+
+[[faults]]
+at = "1s"
+drift = { node = "srv2", ppm = -200000 }
+
+[liveness]
+after = "4s"
+within = "2s"
+"#;
+    let s = Scenario::parse(Path::new("drift-quiet.toml"), text).expect("valid");
+    let mut sim = s.build(&Overrides::default()).expect("builds");
+    let (srv1, srv2) = (sim_core::NodeId(0), sim_core::NodeId(1));
+    // How far each clock advances over one true second from `from`.
+    let second = |sim: &mut sim_core::Simulation<_>, from: u64| {
+        sim.run_until(sim_core::SimTime(from));
+        let start = (sim.local_time(srv1), sim.local_time(srv2));
+        sim.run_until(sim_core::SimTime(from + 1_000_000_000));
+        (
+            sim.local_time(srv1).nanos_since(start.0),
+            sim.local_time(srv2).nanos_since(start.1),
+        )
+    };
+    assert_eq!(
+        second(&mut sim, 2_000_000_000),
+        (1_500_000_000, 800_000_000)
+    );
+    // From the quiet phase on: each at the rate it was built with.
+    assert_eq!(
+        second(&mut sim, 4_000_000_000),
+        (1_000_000_000, 1_001_000_000)
+    );
+    assert_eq!(
+        second(&mut sim, 6_000_000_000),
+        (1_000_000_000, 1_001_000_000)
+    );
+    // What they gained or lost while drifting stays: undoing it would step the clock.
+    assert_eq!(sim.clock_offset(srv1), 1_500_000_000);
+    let ends: Vec<_> = sim
+        .applied_faults()
+        .iter()
+        .filter(|f| f.action.kind() == "drift-end")
+        .map(|f| (f.at, f.action.node()))
+        .collect();
+    assert_eq!(
+        ends,
+        [
+            (sim_core::SimTime(4_000_000_000), Some(srv1)),
+            (sim_core::SimTime(4_000_000_000), Some(srv2)),
+        ]
+    );
+}

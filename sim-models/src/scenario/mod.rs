@@ -9,7 +9,7 @@ mod error;
 pub mod layout;
 pub mod spec;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -757,6 +757,21 @@ impl Scenario {
                     };
                     b = b.fault(after, end);
                 }
+            }
+            // Clocks a `drift` fault sped up or slowed down go back to the drift they were
+            // built with ([clocks]); like link delays, only nodes that had one get the event.
+            // The skew the scenario gives its clocks is not a fault and stays, and a clock
+            // stepped by a `clock_jump` stays where it was stepped to.
+            let drifted: BTreeSet<NodeId> = self
+                .faults
+                .iter()
+                .filter_map(|f| match f.action {
+                    FaultAction::Drift { node, .. } => Some(node),
+                    _ => None,
+                })
+                .collect();
+            for node in drifted {
+                b = b.fault(after, FaultAction::DriftEnd(node));
             }
             for id in 0..self.nodes.len() {
                 b = b.fault(after, FaultAction::Resume(NodeId(id as u32)));
