@@ -7,15 +7,11 @@
 //! second, however many are still open). Give one or the other; neither means closed loop with
 //! `think = "10ms"`.
 //!
-//! **Finding the leader.** A request goes to the server the client believes leads. A server
-//! that does not lead answers `NotLeader` with its best guess; the client follows the hint at
-//! once (a bounded number of times per op) or, without one, tries the next server when
-//! `retry_every` passes. Every `retry_every` without an answer the client resends the same
-//! request to the next server: requests carry the client's id and a sequence number, and the
-//! server's state machine applies each (client, seq) once and remembers its result, so a resend
-//! never applies twice. Each request also carries the lowest sequence number the client still
-//! has open, so the server can forget results the client no longer needs (Raft dissertation
-//! §6.3).
+//! **Requests** go through a [`ClusterClient`], which kv-client shares with `lock-client`:
+//! to the server the client believes leads, redirected by `NotLeader` hints, resent with the
+//! same (client, seq) to the next server every `retry_every` without an answer (the server's
+//! state machine applies each once and remembers its result), given up after `timeout` — all
+//! on one deadline timer per client.
 //!
 //! **Holding back.** An open-loop client whose operation has just timed out holds back, as a
 //! client library's circuit breaker would: until an operation succeeds again it keeps at most
@@ -33,18 +29,16 @@
 //! linearizability checker can tell every write apart. A compare-and-set expects the last value
 //! this client saw for the key; with none seen yet, the client reads instead.
 //!
-//! Metrics: `latency` (histogram of answered operations, measured on the client's clock),
-//! counters `redirects`, `resends`, `late` (answers after the op was closed), `held_back`
-//! (arrivals failed at once by the breaker).
+//! Metrics: `latency` (histogram of answered operations, measured on the client's monotonic
+//! clock), counters `redirects`, `resends`, `late` (answers after the op was closed; see
+//! [`crate::cluster_client`]), `held_back` (arrivals failed at once by the breaker).
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use sim_core::{
-    Ctx, Duration, DurationDist, Labeled, MonoTime, Node, NodeFactory, NodeId, OpCall, OpId,
-    OpPhase, TimerId,
-};
+use sim_core::{Ctx, Duration, DurationDist, Labeled, Node, NodeFactory, NodeId, OpCall, OpPhase};
 
+use crate::cluster_client::{ClusterClient, OpenRequest, Request};
 use crate::model::{ConfigProblem, Model, NodeEnv, table_of};
 use crate::world::{Msg, Timer, World};
 
@@ -139,6 +133,16 @@ pub enum KvMsg {
     },
 }
 
+impl Request for KvOp {
+    fn message(&self, seq: u64, first_open: u64) -> Msg {
+        Msg::Kv(Box::new(KvMsg::Request {
+            seq,
+            first_open,
+            op: *self,
+        }))
+    }
+}
+
 impl Labeled for KvMsg {
     fn label(&self) -> &'static str {
         match self {
@@ -153,9 +157,8 @@ impl Labeled for KvMsg {
 pub enum KvClientTimer {
     /// Time to issue the next operation.
     Next,
-    /// The earliest retry or timeout of the open operations is due: resend what got no
-    /// answer, give up (outcome unknown) on what ran out of time. One timer per client, pushed
-    /// back as operations finish, instead of two per operation.
+    /// The earliest retry or timeout of the open operations is due (the
+    /// [`ClusterClient`]'s one deadline timer).
     Deadline,
 }
 
@@ -334,74 +337,14 @@ impl Model for KvClientConfig {
     }
 }
 
-/// The most times one operation follows a `NotLeader` hint at once before waiting for its
-/// retry timer (hints can be stale; this stops two stale servers bouncing a request).
-const MAX_REDIRECTS_PER_RETRY: u32 = 3;
-
-#[derive(Debug)]
-struct OpenOp {
-    id: OpId,
-    op: KvOp,
-    /// When it was issued, on the monotonic clock (latency and the timeout count from here).
-    started: MonoTime,
-    /// Resend at this time if no answer came.
-    retry_at: MonoTime,
-    redirects: u32,
-}
-
-/// The operations a client has open, in issue (= sequence number) order. A client has a
-/// handful open at once, so a sorted vector beats a tree.
-#[derive(Debug, Default)]
-struct OpenOps(Vec<(u64, OpenOp)>);
-
-impl OpenOps {
-    fn position(&self, seq: u64) -> Result<usize, usize> {
-        self.0.binary_search_by_key(&seq, |(s, _)| *s)
-    }
-
-    fn insert(&mut self, seq: u64, op: OpenOp) {
-        match self.position(seq) {
-            Ok(i) => self.0[i].1 = op,
-            Err(i) => self.0.insert(i, (seq, op)),
-        }
-    }
-
-    fn get(&self, seq: u64) -> Option<&OpenOp> {
-        self.position(seq).ok().map(|i| &self.0[i].1)
-    }
-
-    fn get_mut(&mut self, seq: u64) -> Option<&mut OpenOp> {
-        self.position(seq).ok().map(|i| &mut self.0[i].1)
-    }
-
-    fn remove(&mut self, seq: u64) -> Option<OpenOp> {
-        self.position(seq).ok().map(|i| self.0.remove(i).1)
-    }
-
-    fn first_seq(&self) -> Option<u64> {
-        self.0.first().map(|(s, _)| *s)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    fn iter(&self) -> impl Iterator<Item = (u64, &OpenOp)> {
-        self.0.iter().map(|(s, o)| (*s, o))
-    }
-}
-
 /// A key-value client node.
 #[derive(Debug)]
 pub struct KvClient {
     config: KvClientConfig,
-    servers: Vec<NodeId>,
-    /// Index into `servers` of the server to ask next.
-    guess: usize,
+    /// The last sequence number used.
     seq: u64,
-    open: OpenOps,
-    /// The [`KvClientTimer::Deadline`] timer, armed while operations are open.
-    deadline: Option<TimerId>,
+    /// The open operations and the way to the leader.
+    requests: ClusterClient<KvOp>,
     /// The last value this client saw per key (for compare-and-set expectations).
     seen: BTreeMap<u64, i64>,
     /// The breaker is open: an operation timed out and none has succeeded since.
@@ -410,18 +353,17 @@ pub struct KvClient {
 
 impl KvClient {
     fn new(config: KvClientConfig, servers: Vec<NodeId>, index: usize) -> Self {
-        let guess = if servers.is_empty() {
-            0
-        } else {
-            index % servers.len()
-        };
+        let requests = ClusterClient::new(
+            servers,
+            index,
+            config.retry_every,
+            config.timeout,
+            Timer::KvClient(KvClientTimer::Deadline),
+        );
         KvClient {
             config,
-            servers,
-            guess,
             seq: 0,
-            open: OpenOps::default(),
-            deadline: None,
+            requests,
             seen: BTreeMap::new(),
             holding_back: false,
         }
@@ -464,113 +406,47 @@ impl KvClient {
     }
 
     fn issue(&mut self, ctx: &mut Ctx<'_, World>) {
-        if self.servers.is_empty() {
+        if !self.requests.has_servers() {
             return;
         }
         self.seq += 1;
         let seq = self.seq;
         let op = self.choose_op(ctx, seq);
         let id = ctx.invoke(op.call());
-        if self.holding_back && !self.open.is_empty() {
+        if self.holding_back && !self.requests.is_idle() {
             // Never sent, so it certainly did not happen.
             ctx.count("held_back", 1);
             ctx.complete(id, OpPhase::Fail, None);
             return;
         }
-        let started = ctx.monotonic();
-        self.open.insert(
-            seq,
-            OpenOp {
-                id,
-                op,
-                started,
-                retry_at: started.after(self.config.retry_every),
-                redirects: 0,
-            },
-        );
-        self.send(ctx, seq);
-        self.arm_deadline(ctx);
+        self.requests.open(ctx, seq, id, op);
     }
 
-    /// When open operation `op` runs out of time.
-    fn timeout_at(&self, op: &OpenOp) -> MonoTime {
-        op.started.after(self.config.timeout)
-    }
-
-    /// Points the deadline timer at the earliest retry or timeout of the open operations
-    /// (cancelling it when none is open).
-    fn arm_deadline(&mut self, ctx: &mut Ctx<'_, World>) {
-        let next = self
-            .open
-            .iter()
-            .map(|(_, o)| o.retry_at.min(self.timeout_at(o)))
-            .min();
-        let Some(next) = next else {
-            if let Some(t) = self.deadline.take() {
-                ctx.cancel_timer(t);
-            }
-            return;
-        };
-        let after = ctx.monotonic().until(next);
-        let moved = self.deadline.take().and_then(|t| ctx.reset_timer(t, after));
-        self.deadline = Some(
-            moved.unwrap_or_else(|| ctx.set_timer(after, Timer::KvClient(KvClientTimer::Deadline))),
-        );
-    }
-
-    /// The deadline timer fired: time out what ran out of time, resend what is due a retry
-    /// (in issue order), and re-arm.
+    /// The deadline timer fired: give up (outcome unknown) on what ran out of time; the
+    /// cluster client resends what is due a retry.
     fn on_deadline(&mut self, ctx: &mut Ctx<'_, World>) {
-        self.deadline = None;
-        let now = ctx.monotonic();
-        let due: Vec<(u64, bool)> = self
-            .open
-            .iter()
-            .filter_map(|(seq, o)| {
-                if self.timeout_at(o) <= now {
-                    Some((seq, true))
-                } else {
-                    (o.retry_at <= now).then_some((seq, false))
-                }
-            })
-            .collect();
-        for (seq, timed_out) in due {
-            if timed_out {
-                self.finish(ctx, seq, OpPhase::Info, None);
-                continue;
-            }
-            let Some(open) = self.open.get_mut(seq) else {
-                continue;
-            };
-            open.redirects = 0;
-            open.retry_at = now.after(self.config.retry_every);
-            self.guess = (self.guess + 1) % self.servers.len();
-            ctx.count("resends", 1);
-            self.send(ctx, seq);
+        let mut pass = self.requests.on_deadline(ctx);
+        while let Some((_, open)) = self.requests.next_timed_out(ctx, &mut pass) {
+            self.record(ctx, open, OpPhase::Info, None);
         }
-        self.arm_deadline(ctx);
     }
 
-    fn send(&mut self, ctx: &mut Ctx<'_, World>, seq: u64) {
-        let Some(open) = self.open.get(seq) else {
-            return;
-        };
-        let first_open = self.open.first_seq().unwrap_or(seq);
-        let to = self.servers[self.guess];
-        ctx.send(
-            to,
-            Msg::Kv(Box::new(KvMsg::Request {
-                seq,
-                first_open,
-                op: open.op,
-            })),
-        );
-    }
-
+    /// Closes operation `seq` with this outcome.
     fn finish(&mut self, ctx: &mut Ctx<'_, World>, seq: u64, phase: OpPhase, value: Option<i64>) {
-        let Some(open) = self.open.remove(seq) else {
-            return;
-        };
+        if let Some(open) = self.requests.close(ctx, seq) {
+            self.record(ctx, open, phase, value);
+        }
+    }
+
+    /// Records the outcome of a closed operation; updates the breaker; in closed loop,
+    /// schedules the next operation.
+    fn record(
+        &mut self,
+        ctx: &mut Ctx<'_, World>,
+        open: OpenRequest<KvOp>,
+        phase: OpPhase,
+        value: Option<i64>,
+    ) {
         ctx.complete(open.id, phase, value);
         self.holding_back = match phase {
             OpPhase::Info => self.config.breaker && !self.closed_loop(),
@@ -581,44 +457,19 @@ impl KvClient {
             let took = ctx.monotonic().nanos_since(open.started);
             ctx.observe("latency", took.max(0) as u64);
         }
-        self.arm_deadline(ctx);
         if self.closed_loop() {
             self.schedule_next(ctx);
         }
     }
 
     fn on_outcome(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, seq: u64, outcome: KvOutcome) {
-        let Some(open) = self.open.get_mut(seq) else {
-            ctx.count("late", 1);
-            return;
-        };
-        let op = open.op;
         match outcome {
-            KvOutcome::NotLeader { leader } => {
-                let hinted = leader
-                    .filter(|&l| l != from)
-                    .and_then(|l| self.servers.iter().position(|&s| s == l));
-                match hinted {
-                    Some(i) => {
-                        self.guess = i;
-                        if open.redirects < MAX_REDIRECTS_PER_RETRY {
-                            open.redirects += 1;
-                            ctx.count("redirects", 1);
-                            self.send(ctx, seq);
-                        }
-                    }
-                    None => {
-                        // No useful hint: move on from this server; the retry timer resends.
-                        if self.servers[self.guess] == from {
-                            self.guess = (self.guess + 1) % self.servers.len();
-                        }
-                    }
-                }
-            }
+            KvOutcome::NotLeader { leader } => self.requests.not_leader(ctx, from, seq, leader),
             KvOutcome::Done(result) => {
-                if let Some(i) = self.servers.iter().position(|&s| s == from) {
-                    self.guess = i;
-                }
+                let Some(open) = self.requests.answered(ctx, from, seq) else {
+                    return;
+                };
+                let op = open.request;
                 let key = op.key();
                 let (phase, value) = match (op, result) {
                     (KvOp::Read { .. }, KvResult::Value(v)) => {
@@ -658,8 +509,7 @@ impl KvClient {
 
 impl Node<World> for KvClient {
     fn on_start(&mut self, ctx: &mut Ctx<'_, World>) {
-        ctx.count("redirects", 0);
-        ctx.count("resends", 0);
+        self.requests.zero_counters(ctx);
         ctx.count("held_back", 0);
         self.schedule_next(ctx);
     }

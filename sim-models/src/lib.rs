@@ -6,6 +6,7 @@
 
 pub mod bench;
 pub mod bugs;
+pub mod cluster_client;
 pub mod kv_client;
 pub mod lock;
 pub mod model;
