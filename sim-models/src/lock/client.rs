@@ -25,12 +25,13 @@
 //! a lock that has since passed to another client; a clock that runs slow stretches the local
 //! deadline past the leader's. Only a fencing store stops those writes.
 //!
-//! **Requests** to the lock service go to the leader as key-value requests do (redirects on
-//! `NotLeader`, resend to the next server every `retry_every` with the same (client, seq), so
-//! the state machine applies each once). A request not answered within `timeout` is recorded
-//! `info`; a grant, acquire or release that timed out is sent again as a new request (acquire
-//! and release are idempotent for a session; a grant that did apply leaves a lease that
-//! expires). Writes to stores are not resent.
+//! **Requests** to the lock service go through a [`ClusterClient`], as `kv-client`'s do: to
+//! the leader, redirected on `NotLeader`, resent to the next server every `retry_every` with the
+//! same (client, seq) so the state machine applies each once, all on one deadline timer per
+//! client. A request not answered within `timeout` is recorded `info`; a grant, acquire or
+//! release that timed out is sent again as a new request (acquire and release are idempotent
+//! for a session; a grant that did apply leaves a lease that expires). Writes to stores are not
+//! resent; each has its own timeout timer.
 //!
 //! **Restarts.** A crashed client comes back with a new session. Its sequence numbers go on
 //! from its incarnation (counted in its storage) × 2³², so no request of the new incarnation
@@ -41,7 +42,8 @@
 //! `lease-grant`, `keepalive` and `acquire`/`release` with the lease as key, `write` with the
 //! value as key): `ok` when granted, renewed, released or accepted; `fail` when busy, not
 //! found, not held or rejected; `info` on timeout. Annotations `holding`, `token`, `lease`;
-//! counters `acquired`, `lost_lease`, `writes`, `writes.rejected`.
+//! counters `acquired`, `lost_lease`, `writes`, `writes.rejected`, and the cluster client's
+//! `redirects`, `resends`, `late`.
 
 use std::collections::BTreeMap;
 
@@ -51,6 +53,7 @@ use sim_core::{
 };
 
 use crate::bugs::BugSpec;
+use crate::cluster_client::{ClusterClient, OpenRequest, Request};
 use crate::lock::{LockMsg, LockOp, LockOutcome, LockResult, WriteOutcome};
 use crate::model::{ConfigProblem, Model, NodeEnv, table_of};
 use crate::world::{Durable, Msg, Timer, World};
@@ -246,16 +249,9 @@ pub enum LockClientTimer {
     Acquire,
     /// The `work` gap after the lease check has passed: write now.
     Write,
-    /// Resend the open request `seq`.
-    Retry {
-        /// Its sequence number.
-        seq: u64,
-    },
-    /// Give up on the open request `seq`.
-    Timeout {
-        /// Its sequence number.
-        seq: u64,
-    },
+    /// The earliest retry or timeout of the open requests to the lock service is due (the
+    /// [`ClusterClient`]'s one deadline timer).
+    Deadline,
     /// Give up on the open write `seq`.
     WriteTimeout {
         /// Its sequence number.
@@ -269,27 +265,29 @@ impl Labeled for LockClientTimer {
             LockClientTimer::KeepAlive => "keepalive",
             LockClientTimer::Acquire => "try-lock",
             LockClientTimer::Write => "write",
-            LockClientTimer::Retry { .. } => "op-retry",
-            LockClientTimer::Timeout { .. } => "op-timeout",
+            LockClientTimer::Deadline => "op-deadline",
             LockClientTimer::WriteTimeout { .. } => "write-timeout",
         }
     }
 }
 
-/// The most times one request follows a `NotLeader` hint at once before waiting for its
-/// retry timer.
-const MAX_REDIRECTS_PER_RETRY: u32 = 3;
-
-/// A request to the lock service awaiting its answer.
+/// A request to the lock service.
 #[derive(Debug)]
-struct OpenRequest {
-    id: OpId,
+struct LockRequest {
     op: LockOp,
-    /// Local time of the first send (a lease is valid for `ttl` from there, at most).
+    /// Time of the first send on the lease clock (a lease is valid for `ttl` from there, at
+    /// most).
     sent: LocalTime,
-    retry: TimerId,
-    timeout: TimerId,
-    redirects: u32,
+}
+
+impl Request for LockRequest {
+    fn message(&self, seq: u64, first_open: u64) -> Msg {
+        Msg::Lock(Box::new(LockMsg::Request {
+            seq,
+            first_open,
+            op: self.op.clone(),
+        }))
+    }
 }
 
 /// A write to a store awaiting its answer.
@@ -325,13 +323,11 @@ enum Phase {
 #[derive(Debug)]
 pub struct LockClient {
     config: LockClientConfig,
-    servers: Vec<NodeId>,
     stores: Vec<NodeId>,
-    /// Index into `servers` of the server to ask next.
-    guess: usize,
     /// The last sequence number used (requests and writes share the sequence).
     seq: u64,
-    open: BTreeMap<u64, OpenRequest>,
+    /// The open requests to the lock service and the way to its leader.
+    requests: ClusterClient<LockRequest>,
     writes_open: BTreeMap<u64, OpenWrite>,
     session: Option<Session>,
     phase: Phase,
@@ -351,11 +347,13 @@ impl LockClient {
         stores: Vec<NodeId>,
         index: usize,
     ) -> Self {
-        let guess = if servers.is_empty() {
-            0
-        } else {
-            index % servers.len()
-        };
+        let requests = ClusterClient::new(
+            servers,
+            index,
+            config.retry_every,
+            config.timeout,
+            Timer::LockClient(LockClientTimer::Deadline),
+        );
         let start = Duration::from_nanos(
             config
                 .stagger
@@ -364,11 +362,9 @@ impl LockClient {
         );
         LockClient {
             config,
-            servers,
             stores,
-            guess,
             seq: 0,
-            open: BTreeMap::new(),
+            requests,
             writes_open: BTreeMap::new(),
             session: None,
             phase: Phase::Opening,
@@ -392,7 +388,7 @@ impl LockClient {
     // ----- requests to the lock service ---------------------------------------------------
 
     fn request(&mut self, ctx: &mut Ctx<'_, World>, op: LockOp) {
-        if self.servers.is_empty() {
+        if !self.requests.has_servers() {
             return;
         }
         self.seq += 1;
@@ -407,106 +403,45 @@ impl LockClient {
             name: op.name(),
             key,
         });
-        let timeout = ctx.set_timer(
-            self.config.timeout,
-            Timer::LockClient(LockClientTimer::Timeout { seq }),
-        );
-        let retry = ctx.set_timer(
-            self.config.retry_every,
-            Timer::LockClient(LockClientTimer::Retry { seq }),
-        );
         let sent = self.lease_clock(ctx);
-        self.open.insert(
-            seq,
-            OpenRequest {
-                id,
-                op,
-                sent,
-                retry,
-                timeout,
-                redirects: 0,
-            },
-        );
-        self.send(ctx, seq);
-    }
-
-    fn send(&self, ctx: &mut Ctx<'_, World>, seq: u64) {
-        let Some(open) = self.open.get(&seq) else {
-            return;
-        };
-        let first_open = self.open.keys().next().copied().unwrap_or(seq);
-        ctx.send(
-            self.servers[self.guess],
-            Msg::Lock(Box::new(LockMsg::Request {
-                seq,
-                first_open,
-                op: open.op.clone(),
-            })),
-        );
-    }
-
-    /// Closes request `seq` in the history; returns it.
-    fn close(&mut self, ctx: &mut Ctx<'_, World>, seq: u64, phase: OpPhase) -> Option<OpenRequest> {
-        let open = self.open.remove(&seq)?;
-        ctx.cancel_timer(open.retry);
-        ctx.cancel_timer(open.timeout);
-        ctx.complete(open.id, phase, None);
-        Some(open)
+        self.requests.open(ctx, seq, id, LockRequest { op, sent });
     }
 
     fn on_reply(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, seq: u64, outcome: LockOutcome) {
-        let Some(open) = self.open.get_mut(&seq) else {
+        let result = match outcome {
+            LockOutcome::NotLeader { leader } => {
+                self.requests.not_leader(ctx, from, seq, leader);
+                return;
+            }
+            LockOutcome::Done(result) => result,
+        };
+        if self.requests.answered(ctx, from, seq).is_none() {
+            return;
+        }
+        let Some(open) = self.requests.close(ctx, seq) else {
             return;
         };
-        match outcome {
-            LockOutcome::NotLeader { leader } => {
-                let hinted = leader
-                    .filter(|&l| l != from)
-                    .and_then(|l| self.servers.iter().position(|&s| s == l));
-                match hinted {
-                    Some(i) => {
-                        self.guess = i;
-                        if open.redirects < MAX_REDIRECTS_PER_RETRY {
-                            open.redirects += 1;
-                            self.send(ctx, seq);
-                        }
-                    }
-                    None => {
-                        if self.servers[self.guess] == from {
-                            self.guess = (self.guess + 1) % self.servers.len();
-                        }
-                    }
-                }
-            }
-            LockOutcome::Done(result) => {
-                if let Some(i) = self.servers.iter().position(|&s| s == from) {
-                    self.guess = i;
-                }
-                let ok = matches!(
-                    result,
-                    LockResult::LeaseGranted { .. }
-                        | LockResult::KeptAlive { .. }
-                        | LockResult::Granted { .. }
-                        | LockResult::Released
-                );
-                let phase = if ok { OpPhase::Ok } else { OpPhase::Fail };
-                if let Some(open) = self.close(ctx, seq, phase) {
-                    self.on_result(ctx, &open, result);
-                }
-            }
-        }
+        let ok = matches!(
+            result,
+            LockResult::LeaseGranted { .. }
+                | LockResult::KeptAlive { .. }
+                | LockResult::Granted { .. }
+                | LockResult::Released
+        );
+        ctx.complete(open.id, if ok { OpPhase::Ok } else { OpPhase::Fail }, None);
+        self.on_result(ctx, &open.request, result);
     }
 
-    fn on_result(&mut self, ctx: &mut Ctx<'_, World>, open: &OpenRequest, result: LockResult) {
+    fn on_result(&mut self, ctx: &mut Ctx<'_, World>, request: &LockRequest, result: LockResult) {
         let current = self.session.map(|s| s.lease);
-        match (&open.op, result) {
+        match (&request.op, result) {
             (LockOp::LeaseGrant { .. }, LockResult::LeaseGranted { lease, ttl }) => {
                 if self.phase != Phase::Opening {
                     return;
                 }
                 self.session = Some(Session {
                     lease,
-                    valid_until: open.sent.after(ttl),
+                    valid_until: request.sent.after(ttl),
                 });
                 ctx.annotate("lease", lease);
                 self.arm_keepalive(ctx);
@@ -515,7 +450,7 @@ impl LockClient {
             }
             (LockOp::LeaseKeepAlive { lease }, LockResult::KeptAlive { ttl }) => {
                 if let Some(s) = self.session.as_mut().filter(|s| s.lease == *lease) {
-                    s.valid_until = s.valid_until.max(open.sent.after(ttl));
+                    s.valid_until = s.valid_until.max(request.sent.after(ttl));
                 }
             }
             (
@@ -561,12 +496,19 @@ impl LockClient {
         }
     }
 
-    fn on_timeout(&mut self, ctx: &mut Ctx<'_, World>, seq: u64) {
-        let Some(open) = self.close(ctx, seq, OpPhase::Info) else {
-            return;
-        };
+    /// The deadline timer fired: record what ran out of time as `info` and ask again (the
+    /// cluster client resends what is due a retry).
+    fn on_deadline(&mut self, ctx: &mut Ctx<'_, World>) {
+        let mut pass = self.requests.on_deadline(ctx);
+        while let Some((_, open)) = self.requests.next_timed_out(ctx, &mut pass) {
+            self.on_timeout(ctx, open);
+        }
+    }
+
+    fn on_timeout(&mut self, ctx: &mut Ctx<'_, World>, open: OpenRequest<LockRequest>) {
+        ctx.complete(open.id, OpPhase::Info, None);
         // A keep-alive is simply tried again at the next period; the others are asked again.
-        match open.op {
+        match open.request.op {
             LockOp::LeaseGrant { .. } if self.phase == Phase::Opening => self.open_session(ctx),
             LockOp::Acquire { .. } if self.phase == Phase::Acquiring => self.acquire(ctx),
             LockOp::Release { .. } if self.phase == Phase::Releasing => self.release(ctx),
@@ -666,9 +608,9 @@ impl LockClient {
             return;
         };
         let pending = self
-            .open
-            .values()
-            .any(|o| o.op == LockOp::LeaseKeepAlive { lease: s.lease });
+            .requests
+            .requests()
+            .any(|r| r.op == LockOp::LeaseKeepAlive { lease: s.lease });
         if !pending {
             self.request(ctx, LockOp::LeaseKeepAlive { lease: s.lease });
         }
@@ -763,6 +705,7 @@ impl Node<World> for LockClient {
         for counter in ["acquired", "lost_lease", "writes", "writes.rejected"] {
             ctx.count(counter, 0);
         }
+        self.requests.zero_counters(ctx);
         ctx.annotate("holding", false);
         ctx.annotate("token", "none");
         ctx.annotate("lease", "none");
@@ -804,19 +747,7 @@ impl Node<World> for LockClient {
                 }
             }
             LockClientTimer::Write => self.on_write_timer(ctx),
-            LockClientTimer::Retry { seq } => {
-                let Some(open) = self.open.get_mut(&seq) else {
-                    return;
-                };
-                open.redirects = 0;
-                open.retry = ctx.set_timer(
-                    self.config.retry_every,
-                    Timer::LockClient(LockClientTimer::Retry { seq }),
-                );
-                self.guess = (self.guess + 1) % self.servers.len();
-                self.send(ctx, seq);
-            }
-            LockClientTimer::Timeout { seq } => self.on_timeout(ctx, seq),
+            LockClientTimer::Deadline => self.on_deadline(ctx),
             LockClientTimer::WriteTimeout { seq } => self.on_write_done(ctx, seq, OpPhase::Info),
         }
     }

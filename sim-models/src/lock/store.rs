@@ -321,13 +321,13 @@ mod tests {
             for (i, &(at, _)) in self.steps.iter().enumerate() {
                 ctx.set_timer(
                     sim_core::Duration::from_millis(at),
-                    Timer::LockClient(LockClientTimer::Retry { seq: i as u64 }),
+                    Timer::LockClient(LockClientTimer::WriteTimeout { seq: i as u64 }),
                 );
             }
         }
 
         fn on_timer(&mut self, ctx: &mut Ctx<'_, World>, timer: Timer) {
-            if let Timer::LockClient(LockClientTimer::Retry { seq }) = timer {
+            if let Timer::LockClient(LockClientTimer::WriteTimeout { seq }) = timer {
                 let token = self.steps[seq as usize].1;
                 let write = LockMsg::Write {
                     seq,
