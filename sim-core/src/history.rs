@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::chunked::ChunkedVec;
 use crate::node::NodeId;
 use crate::time::SimTime;
-use crate::trace::OpPhase;
+use crate::trace::{OpPhase, ShortText};
 
 /// An operation's id, unique within a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -52,9 +52,10 @@ pub enum OpCall {
 
 impl OpCall {
     /// The call in words (e.g. `write k3 7`), as the trace records it. Written by hand rather
-    /// than through `format!`: a run describes every operation it invokes.
-    pub fn describe(&self) -> String {
-        let mut out = String::with_capacity(40);
+    /// than through `format!`, into a [`ShortText`] (no allocation up to 24 bytes): a run
+    /// describes every operation it invokes.
+    pub fn describe(&self) -> ShortText {
+        let mut out = ShortText::default();
         let mut num = itoa::Buffer::new();
         match self {
             OpCall::Read { key } => {

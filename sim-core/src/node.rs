@@ -7,6 +7,8 @@
 
 use std::fmt::{Debug, Display};
 
+use compact_str::ToCompactString;
+
 use crate::clock::{LocalTime, MonoTime};
 use crate::history::{OpCall, OpId};
 use crate::rng::SimRng;
@@ -141,7 +143,8 @@ impl<P: Protocol> Ctx<'_, P> {
     /// Annotates this node's state for the timeline (e.g. `("role", "leader")`). Recorded only
     /// when the value changes.
     pub fn annotate(&mut self, key: &'static str, value: impl Display) {
-        self.core.annotate(self.node, key, value.to_string());
+        self.core
+            .annotate(self.node, key, value.to_compact_string());
     }
 
     /// Adds `n` to this node's counter `name`.

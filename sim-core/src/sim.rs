@@ -16,7 +16,7 @@ use crate::queue::EventQueue;
 use crate::rng::{SimRng, Stream};
 use crate::storage::Storage;
 use crate::time::{Duration, SimTime};
-use crate::trace::{DropReason, OpPhase, Trace, TraceKind, TraceLevel};
+use crate::trace::{DropReason, OpPhase, ShortText, Trace, TraceKind, TraceLevel};
 
 /// Builds a fresh node object: called at the start and at every restart.
 pub type NodeFactory<P> = Box<dyn Fn() -> Box<dyn Node<P>>>;
@@ -1320,14 +1320,17 @@ impl<P: Protocol> Core<P> {
             .push(at.0, Event::Fault((self.faults.len() - 1) as u32));
     }
 
-    pub(crate) fn annotate(&mut self, node: NodeId, key: &'static str, value: String) {
+    pub(crate) fn annotate(&mut self, node: NodeId, key: &'static str, value: ShortText) {
         let state = &mut self.nodes[node.index()];
         match state.annotations.get_mut(key) {
             Some(current) if *current == value => return,
             // Reuses the old value's buffer.
-            Some(current) => current.clone_from(&value),
+            Some(current) => {
+                current.clear();
+                current.push_str(&value);
+            }
             None => {
-                state.annotations.insert(key, value.clone());
+                state.annotations.insert(key, value.to_string());
             }
         }
         self.record(TraceKind::Annotate { node, key, value });
@@ -1362,13 +1365,11 @@ impl<P: Protocol> Core<P> {
         let detail = match result {
             Some(v) => {
                 let mut num = itoa::Buffer::new();
-                let v = num.format(v);
-                let mut s = String::with_capacity(3 + v.len());
-                s.push_str("-> ");
-                s.push_str(v);
+                let mut s = ShortText::const_new("-> ");
+                s.push_str(num.format(v));
                 s
             }
-            None => String::new(),
+            None => ShortText::default(),
         };
         self.record(TraceKind::Op {
             node,

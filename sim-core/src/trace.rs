@@ -11,6 +11,11 @@ use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 
+/// The short texts a trace records on nearly every client operation (annotation values such
+/// as `42`, operations such as `write k3 7`): kept inline, without an allocation, up to 24
+/// bytes. It reads as a `&str` (`as_str`, `Deref`) and is built with `ShortText::from`.
+pub type ShortText = compact_str::CompactString;
+
 use crate::chunked::ChunkedVec;
 use crate::node::NodeId;
 use crate::time::SimTime;
@@ -181,7 +186,7 @@ pub enum TraceKind {
         /// The key.
         key: &'static str,
         /// The value.
-        value: String,
+        value: ShortText,
     },
     /// A client operation was invoked or completed.
     Op {
@@ -192,7 +197,7 @@ pub enum TraceKind {
         /// Invoke, ok, fail or info.
         phase: OpPhase,
         /// The operation in words (e.g. `write k3 7`).
-        detail: String,
+        detail: ShortText,
     },
     /// A model broke one of its own invariants (a programmer error in the model, or a bug
     /// switched on deliberately).
@@ -593,7 +598,7 @@ impl TraceRow {
             TraceKind::Annotate { node, key, value } => {
                 row.node = name(node);
                 row.label = (*key).to_owned();
-                row.detail.clone_from(value);
+                row.detail = value.as_str().to_owned();
             }
             TraceKind::Op {
                 node,
@@ -604,7 +609,7 @@ impl TraceRow {
                 row.node = name(node);
                 row.msg = Some(*op);
                 row.label = phase.as_str().to_owned();
-                row.detail.clone_from(detail);
+                row.detail = detail.as_str().to_owned();
             }
             TraceKind::Violation { node, detail } => {
                 row.node = name(node);
