@@ -692,7 +692,7 @@ const RAFT_KV_REPEAT_FACTOR: u32 = 3;
 
 /// Runs one workload at `scale` and measures it (and, for mesh workloads, the baseline loop
 /// on the same work), keeping the fastest of `scale.repeats` runs of each (W4:
-/// [`RAFT_KV_REPEAT_FACTOR`] times as many).
+/// `RAFT_KV_REPEAT_FACTOR` times as many).
 pub fn run_workload(w: Workload, scale: Scale) -> BenchResult {
     let shape = w.mesh_shape(scale);
     let mut best: Option<EngineRun> = None;
