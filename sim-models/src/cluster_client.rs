@@ -301,6 +301,63 @@ impl<R: Request> ClusterClient<R> {
     }
 }
 
+/// The liveness check of a cluster's clients: by the deadline, every client has had an
+/// operation invoked in the quiet phase complete `ok`, so the service answers again. `what`
+/// names the operations in the report (`no operation served`, `no request served`).
+pub struct ClientsServed {
+    /// What the clients' operations are called in the summary.
+    pub what: &'static str,
+}
+
+impl crate::model::Progress for ClientsServed {
+    fn judge(
+        &self,
+        sim: &sim_core::Simulation<World>,
+        nodes: &[NodeId],
+        since: sim_core::SimTime,
+    ) -> crate::model::Verdict {
+        let served = |n: NodeId| {
+            sim.history()
+                .operations()
+                .iter()
+                .any(|o| o.client == n && o.invoked >= since && o.status == sim_core::OpPhase::Ok)
+        };
+        let name = |n: NodeId| {
+            sim.node_info(n)
+                .map_or_else(String::new, |i| i.name.clone())
+        };
+        let cluster = nodes
+            .first()
+            .and_then(|&n| sim.node_info(n))
+            .map_or_else(String::new, |i| i.cluster.clone());
+        let starved: Vec<String> = nodes
+            .iter()
+            .copied()
+            .filter(|&n| !served(n))
+            .map(name)
+            .collect();
+        let holds = starved.is_empty();
+        let summary = if holds {
+            format!("every client of {cluster} was served in the quiet phase (from {since})")
+        } else {
+            format!(
+                "{} had no {} served between {since} and {}",
+                starved.join(", "),
+                self.what,
+                sim.now()
+            )
+        };
+        crate::model::Verdict {
+            check: format!("progress of {cluster}"),
+            holds,
+            summary,
+            metrics: [(format!("liveness.{cluster}"), f64::from(u8::from(holds)))].into(),
+            report: String::new(),
+            broken_at: None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::cell::RefCell;

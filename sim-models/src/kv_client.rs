@@ -38,7 +38,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sim_core::{Ctx, Duration, DurationDist, Labeled, Node, NodeFactory, NodeId, OpCall, OpPhase};
 
-use crate::cluster_client::{ClusterClient, OpenRequest, Request};
+use crate::cluster_client::{ClientsServed, ClusterClient, OpenRequest, Request};
 use crate::model::{ConfigProblem, Model, NodeEnv, table_of};
 use crate::world::{Msg, Timer, World};
 
@@ -307,7 +307,8 @@ impl Model for KvClientConfig {
         _: &sim_core::Simulation<World>,
         _: &[NodeId],
     ) -> Option<Box<dyn crate::model::Progress>> {
-        Some(Box::new(ClientProgress))
+        // Every client has had an operation invoked in the quiet phase complete `ok`.
+        Some(Box::new(ClientsServed { what: "operation" }))
     }
 
     fn reductions(&self) -> Vec<toml::Table> {
@@ -537,58 +538,6 @@ impl Node<World> for KvClient {
                 }
             }
             KvClientTimer::Deadline => self.on_deadline(ctx),
-        }
-    }
-}
-
-/// The kv-client's liveness check: by the deadline, every client has had an operation
-/// invoked in the quiet phase complete `ok` (the service answers again).
-struct ClientProgress;
-
-impl crate::model::Progress for ClientProgress {
-    fn judge(
-        &self,
-        sim: &sim_core::Simulation<World>,
-        nodes: &[NodeId],
-        since: sim_core::SimTime,
-    ) -> crate::model::Verdict {
-        let served = |n: NodeId| {
-            sim.history()
-                .operations()
-                .iter()
-                .any(|o| o.client == n && o.invoked >= since && o.status == sim_core::OpPhase::Ok)
-        };
-        let name = |n: NodeId| {
-            sim.node_info(n)
-                .map_or_else(String::new, |i| i.name.clone())
-        };
-        let cluster = nodes
-            .first()
-            .and_then(|&n| sim.node_info(n))
-            .map_or_else(String::new, |i| i.cluster.clone());
-        let starved: Vec<String> = nodes
-            .iter()
-            .copied()
-            .filter(|&n| !served(n))
-            .map(name)
-            .collect();
-        let holds = starved.is_empty();
-        let summary = if holds {
-            format!("every client of {cluster} was served in the quiet phase (from {since})")
-        } else {
-            format!(
-                "{} had no operation served between {since} and {}",
-                starved.join(", "),
-                sim.now()
-            )
-        };
-        crate::model::Verdict {
-            check: format!("progress of {cluster}"),
-            holds,
-            summary,
-            metrics: [(format!("liveness.{cluster}"), f64::from(u8::from(holds)))].into(),
-            report: String::new(),
-            broken_at: None,
         }
     }
 }

@@ -53,7 +53,7 @@ use sim_core::{
 };
 
 use crate::bugs::BugSpec;
-use crate::cluster_client::{ClusterClient, OpenRequest, Request};
+use crate::cluster_client::{ClientsServed, ClusterClient, OpenRequest, Request};
 use crate::lock::{LockMsg, LockOp, LockOutcome, LockResult, WriteOutcome};
 use crate::model::{ConfigProblem, Model, NodeEnv, table_of};
 use crate::world::{Durable, Msg, Timer, World};
@@ -218,7 +218,9 @@ impl Model for LockClientConfig {
         _: &sim_core::Simulation<World>,
         _: &[NodeId],
     ) -> Option<Box<dyn crate::model::Progress>> {
-        Some(Box::new(LockProgress))
+        // Every client has had a request of the quiet phase answered `ok`: a lease granted or
+        // kept alive, the lock taken or released, a write accepted.
+        Some(Box::new(ClientsServed { what: "request" }))
     }
 
     fn factory(&self, env: &NodeEnv<'_>) -> NodeFactory<World> {
@@ -749,58 +751,6 @@ impl Node<World> for LockClient {
             LockClientTimer::Write => self.on_write_timer(ctx),
             LockClientTimer::Deadline => self.on_deadline(ctx),
             LockClientTimer::WriteTimeout { seq } => self.on_write_done(ctx, seq, OpPhase::Info),
-        }
-    }
-}
-/// The lock client's liveness check: by the deadline, every client of the cluster has had a
-/// request of the quiet phase answered `ok` — a lease granted or kept alive, the lock taken
-/// or released, a write accepted: the lock service and the stores serve it again.
-struct LockProgress;
-
-impl crate::model::Progress for LockProgress {
-    fn judge(
-        &self,
-        sim: &sim_core::Simulation<World>,
-        nodes: &[NodeId],
-        since: sim_core::SimTime,
-    ) -> crate::model::Verdict {
-        let served = |n: NodeId| {
-            sim.history()
-                .operations()
-                .iter()
-                .any(|o| o.client == n && o.invoked >= since && o.status == OpPhase::Ok)
-        };
-        let name = |n: NodeId| {
-            sim.node_info(n)
-                .map_or_else(String::new, |i| i.name.clone())
-        };
-        let cluster = nodes
-            .first()
-            .and_then(|&n| sim.node_info(n))
-            .map_or_else(String::new, |i| i.cluster.clone());
-        let starved: Vec<String> = nodes
-            .iter()
-            .copied()
-            .filter(|&n| !served(n))
-            .map(name)
-            .collect();
-        let granted = starved.is_empty();
-        let summary = if granted {
-            format!("every client of {cluster} was served in the quiet phase (from {since})")
-        } else {
-            format!(
-                "{} had no request served between {since} and {}",
-                starved.join(", "),
-                sim.now()
-            )
-        };
-        crate::model::Verdict {
-            check: format!("progress of {cluster}"),
-            holds: granted,
-            summary,
-            metrics: [(format!("liveness.{cluster}"), f64::from(u8::from(granted)))].into(),
-            report: String::new(),
-            broken_at: None,
         }
     }
 }
