@@ -159,7 +159,7 @@ pub struct ShrinkArgs {
     /// Draw the seed's swarm parameters first (as `dsim sweep --swarm` did).
     #[arg(long)]
     pub swarm: bool,
-    /// The failure kind to keep (default: the seed's first), e.g. "invariant: Election Safety".
+    /// The failure kind to keep (default: the seed's first), e.g. "invariant: raft.election-safety".
     #[arg(long)]
     pub kind: Option<String>,
     /// Most runs to spend.

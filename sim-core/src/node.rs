@@ -11,6 +11,7 @@ use compact_str::ToCompactString;
 
 use crate::clock::{LocalTime, MonoTime};
 use crate::history::{OpCall, OpId};
+use crate::invariant::Invariant;
 use crate::rng::SimRng;
 use crate::sim::Core;
 use crate::storage::Storage;
@@ -173,10 +174,12 @@ impl<P: Protocol> Ctx<'_, P> {
         self.core.complete(self.node, op, status, result);
     }
 
-    /// Reports that this node saw one of its model's invariants break. The run fails and the
-    /// trace shows where.
-    pub fn violation(&mut self, detail: impl Display) {
-        self.core.violation(self.node, detail.to_string());
+    /// Reports that this node saw `invariant`, one of its model's named invariants, break;
+    /// `detail` says what was seen (the invariant's title is put in front of it in reports).
+    /// The run fails and the trace shows where.
+    pub fn violation(&mut self, invariant: Invariant, detail: impl Display) {
+        self.core
+            .violation(self.node, invariant, detail.to_string());
     }
 
     /// Every node of the cluster named `cluster`, in order (empty if there is none).

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, VecDeque};
 use crate::clock::{Clock, LocalTime, MonoTime};
 use crate::fault::{FaultAction, NemesisConfig, NemesisKind, ScheduledFault};
 use crate::history::{History, OpCall, OpId};
+use crate::invariant::{Invariant, engine};
 use crate::metrics::Metrics;
 use crate::network::{Network, NetworkConfig, NodeInfo, Route};
 use crate::node::{Ctx, Labeled, Node, NodeId, Protocol, TimerId};
@@ -159,8 +160,17 @@ pub struct Violation {
     pub time: SimTime,
     /// Which node noticed.
     pub node: NodeId,
-    /// What broke.
+    /// Which invariant broke.
+    pub invariant: Invariant,
+    /// What was seen, without the invariant's title (see [`Violation::text`]).
     pub detail: String,
+}
+
+impl Violation {
+    /// The report as the trace records it: the invariant's title, a colon, the detail.
+    pub fn text(&self) -> String {
+        format!("{}: {}", self.invariant.title, self.detail)
+    }
 }
 
 /// A queued event. A message travels inside its delivery event: the queue entry is all the
@@ -1105,6 +1115,7 @@ impl<P: Protocol> Core<P> {
         if to.index() >= self.nodes.len() {
             self.violation(
                 from,
+                engine::SEND_TO_KNOWN_NODE,
                 format!("sent {} to unknown node #{}", msg.label(), to.0),
             );
             return;
@@ -1358,6 +1369,7 @@ impl<P: Protocol> Core<P> {
         if !self.history.complete(self.now, node, op, status, result) {
             self.violation(
                 node,
+                engine::COMPLETE_OPEN_OPERATION,
                 format!("completed operation {} it did not have open", op.0),
             );
             return;
@@ -1379,12 +1391,17 @@ impl<P: Protocol> Core<P> {
         });
     }
 
-    pub(crate) fn violation(&mut self, node: NodeId, detail: String) {
-        self.violations.push(Violation {
+    pub(crate) fn violation(&mut self, node: NodeId, invariant: Invariant, detail: String) {
+        let violation = Violation {
             time: self.now,
             node,
-            detail: detail.clone(),
-        });
+            invariant,
+            detail,
+        };
+        // The trace keeps the text a person reads (title and detail), as it always has, so
+        // fingerprints do not depend on how invariants are named.
+        let detail = violation.text();
+        self.violations.push(violation);
         self.record(TraceKind::Violation { node, detail });
     }
 }

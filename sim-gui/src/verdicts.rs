@@ -69,7 +69,7 @@ pub fn ui(ui: &mut Ui, s: &Session, commands: &mut Vec<Command>) {
                 ui.horizontal(|ui| {
                     ui.colored_label(
                         theme::DANGER,
-                        format!("violation at {}: {}", fmt::seconds(v.time.0), v.detail),
+                        format!("violation at {}: {}", fmt::seconds(v.time.0), v.text()),
                     );
                     if ui.button(format!("Show violation {}", i + 1)).clicked() {
                         let evidence: Vec<usize> = run

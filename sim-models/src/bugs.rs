@@ -57,9 +57,9 @@ impl Bugs {
         Bugs { on }
     }
 
-    /// Whether the bug `name` is switched on.
-    pub fn has(&self, name: &str) -> bool {
-        self.on.contains(name)
+    /// Whether `bug` (a model's constant, such as `raft::VOTE_NOT_PERSISTED`) is switched on.
+    pub fn has(&self, bug: &BugSpec) -> bool {
+        self.on.contains(bug.name)
     }
 
     /// Whether no bug is switched on.
@@ -81,7 +81,8 @@ mod tests {
             assert!(!b.description.is_empty() && !b.caught_by.is_empty());
         }
         let bugs = Bugs::from_names(["raft.vote-not-persisted", "no.such-bug"]);
-        assert!(bugs.has("raft.vote-not-persisted"));
-        assert!(!bugs.has("no.such-bug"));
+        assert!(bugs.has(&crate::raft::VOTE_NOT_PERSISTED));
+        assert!(!bugs.has(&crate::raft::COMMIT_OLD_TERM));
+        assert_eq!(bugs.on.len(), 1, "unknown names are left out");
     }
 }

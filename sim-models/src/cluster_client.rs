@@ -366,7 +366,8 @@ mod tests {
     use sim_core::{Clock, Node, OpCall, OpPhase, SimBuilder};
 
     use super::*;
-    use crate::kv_client::{KvClientTimer, KvMsg, KvOp, KvOutcome, KvResult};
+    use crate::kv_client::KvClientTimer;
+    use crate::protocols::kv::{KvMsg, KvOp, KvOutcome, KvResult};
 
     /// What happened, in order: (true milliseconds, what).
     type Log = Rc<RefCell<Vec<(i64, String)>>>;
@@ -395,17 +396,16 @@ mod tests {
     }
 
     fn reply(seq: u64, outcome: KvOutcome) -> Msg {
-        Msg::Kv(Box::new(KvMsg::Reply { seq, outcome }))
+        KvMsg::Reply { seq, outcome }.into()
     }
 
     impl Node<World> for Server {
         fn on_start(&mut self, _: &mut Ctx<'_, World>) {}
 
         fn on_message(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, msg: Msg) {
-            let Msg::Kv(m) = msg else { return };
-            let KvMsg::Request {
+            let Ok(KvMsg::Request {
                 seq, first_open, ..
-            } = *m
+            }) = KvMsg::try_from(msg)
             else {
                 return;
             };
@@ -418,10 +418,7 @@ mod tests {
                 }
                 Script::Answer(after) => {
                     self.waiting.push((from, seq));
-                    ctx.set_timer(
-                        Duration::from_millis(after),
-                        Timer::KvClient(KvClientTimer::Next),
-                    );
+                    ctx.set_timer(Duration::from_millis(after), KvClientTimer::Next.into());
                 }
             }
         }
@@ -443,16 +440,12 @@ mod tests {
     impl Node<World> for Client {
         fn on_start(&mut self, ctx: &mut Ctx<'_, World>) {
             for &at in &self.issue_at {
-                ctx.set_timer(
-                    Duration::from_millis(at),
-                    Timer::KvClient(KvClientTimer::Next),
-                );
+                ctx.set_timer(Duration::from_millis(at), KvClientTimer::Next.into());
             }
         }
 
         fn on_message(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, msg: Msg) {
-            let Msg::Kv(m) = msg else { return };
-            let KvMsg::Reply { seq, outcome } = *m else {
+            let Ok(KvMsg::Reply { seq, outcome }) = KvMsg::try_from(msg) else {
                 return;
             };
             match outcome {
@@ -471,21 +464,23 @@ mod tests {
         }
 
         fn on_timer(&mut self, ctx: &mut Ctx<'_, World>, timer: Timer) {
+            let Ok(timer) = KvClientTimer::try_from(timer) else {
+                return;
+            };
             match timer {
-                Timer::KvClient(KvClientTimer::Next) => {
+                KvClientTimer::Next => {
                     self.seq += 1;
                     let id = ctx.invoke(OpCall::Read { key: 0 });
                     let read = KvOp::Read { key: 0 };
                     self.requests.open(ctx, self.seq, id, read);
                 }
-                Timer::KvClient(KvClientTimer::Deadline) => {
+                KvClientTimer::Deadline => {
                     let mut pass = self.requests.on_deadline(ctx);
                     while let Some((seq, open)) = self.requests.next_timed_out(ctx, &mut pass) {
                         ctx.complete(open.id, OpPhase::Info, None);
                         note(&self.log, ctx, format!("{seq} timed out"));
                     }
                 }
-                Timer::Ping(_) | Timer::Raft(_) | Timer::LockClient(_) => {}
             }
         }
     }
@@ -525,7 +520,7 @@ mod tests {
                         0,
                         Duration::from_millis(100),
                         Duration::from_millis(350),
-                        Timer::KvClient(KvClientTimer::Deadline),
+                        KvClientTimer::Deadline.into(),
                     ),
                     issue_at: issue_at.clone(),
                     seq: 0,

@@ -36,121 +36,30 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use sim_core::{Ctx, Duration, DurationDist, Labeled, Node, NodeFactory, NodeId, OpCall, OpPhase};
+use sim_core::{
+    Ctx, Duration, DurationDist, Invariant, Labeled, Node, NodeFactory, NodeId, OpPhase,
+};
 
 use crate::cluster_client::{ClientsServed, ClusterClient, OpenRequest, Request};
 use crate::model::{ConfigProblem, Model, NodeEnv, table_of};
+use crate::protocols::kv::{KvMsg, KvOp, KvOutcome, KvResult};
 use crate::world::{Msg, Timer, World};
-
-/// An operation on the key-value state machine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KvOp {
-    /// Read a key.
-    Read {
-        /// The key.
-        key: u64,
-    },
-    /// Write a value.
-    Write {
-        /// The key.
-        key: u64,
-        /// The value.
-        value: i64,
-    },
-    /// Write `new` if the key holds `expected`.
-    Cas {
-        /// The key.
-        key: u64,
-        /// The value the key must hold.
-        expected: i64,
-        /// The value to write.
-        new: i64,
-    },
-}
-
-impl KvOp {
-    /// The key the operation touches.
-    pub fn key(&self) -> u64 {
-        match *self {
-            KvOp::Read { key } | KvOp::Write { key, .. } | KvOp::Cas { key, .. } => key,
-        }
-    }
-
-    /// The history record of this operation.
-    pub fn call(&self) -> OpCall {
-        match *self {
-            KvOp::Read { key } => OpCall::Read { key },
-            KvOp::Write { key, value } => OpCall::Write { key, value },
-            KvOp::Cas { key, expected, new } => OpCall::Cas { key, expected, new },
-        }
-    }
-}
-
-/// What applying an operation gave.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KvResult {
-    /// A read's value (None: the key is empty).
-    Value(Option<i64>),
-    /// A write took effect.
-    Written,
-    /// A compare-and-set matched and took effect.
-    Swapped,
-    /// A compare-and-set did not match (the key held this) and did nothing.
-    Mismatch(Option<i64>),
-}
-
-/// A server's answer to a request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KvOutcome {
-    /// The operation was applied (or, for a read, served) with this result.
-    Done(KvResult),
-    /// This server does not lead; `leader` is its guess of who does.
-    NotLeader {
-        /// The leader it knows of, if any.
-        leader: Option<NodeId>,
-    },
-}
-
-/// Messages between key-value clients and servers.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum KvMsg {
-    /// A client request. (client, `seq`) identifies it across resends.
-    Request {
-        /// The client's sequence number for this operation (from 1).
-        seq: u64,
-        /// The lowest sequence number the client still has open: results below it may be
-        /// forgotten, and requests below it are stale.
-        first_open: u64,
-        /// What to do.
-        op: KvOp,
-    },
-    /// A server's answer.
-    Reply {
-        /// The request's sequence number.
-        seq: u64,
-        /// What happened.
-        outcome: KvOutcome,
-    },
-}
 
 impl Request for KvOp {
     fn message(&self, seq: u64, first_open: u64) -> Msg {
-        Msg::Kv(Box::new(KvMsg::Request {
+        KvMsg::Request {
             seq,
             first_open,
             op: *self,
-        }))
+        }
+        .into()
     }
 }
 
-impl Labeled for KvMsg {
-    fn label(&self) -> &'static str {
-        match self {
-            KvMsg::Request { .. } => "ClientRequest",
-            KvMsg::Reply { .. } => "ClientReply",
-        }
-    }
-}
+/// A server answered a request with a result of another kind of operation (a read answered
+/// "written"): a bug in the store model.
+pub const REPLY_MATCHES_REQUEST: Invariant =
+    Invariant::new("kv-client.reply-matches-request", "kv-client");
 
 /// Timers of a key-value client.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -359,7 +268,7 @@ impl KvClient {
             index,
             config.retry_every,
             config.timeout,
-            Timer::KvClient(KvClientTimer::Deadline),
+            KvClientTimer::Deadline.into(),
         );
         KvClient {
             config,
@@ -379,7 +288,7 @@ impl KvClient {
             (None, Some(think)) => think.sample(ctx.rng()),
             (None, None) => DEFAULT_THINK,
         };
-        ctx.set_timer(wait, Timer::KvClient(KvClientTimer::Next));
+        ctx.set_timer(wait, KvClientTimer::Next.into());
     }
 
     fn closed_loop(&self) -> bool {
@@ -495,10 +404,13 @@ impl KvClient {
                         (OpPhase::Fail, None)
                     }
                     (op, result) => {
-                        ctx.violation(format!(
-                            "kv-client: server {} answered {op:?} (seq {seq}) with {result:?}",
-                            from.0
-                        ));
+                        ctx.violation(
+                            REPLY_MATCHES_REQUEST,
+                            format!(
+                                "server {} answered {op:?} (seq {seq}) with {result:?}",
+                                from.0
+                            ),
+                        );
                         return;
                     }
                 };
@@ -516,19 +428,14 @@ impl Node<World> for KvClient {
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, msg: Msg) {
-        match msg {
-            Msg::Kv(m) => match *m {
-                KvMsg::Reply { seq, outcome } => self.on_outcome(ctx, from, seq, outcome),
-                KvMsg::Request { .. } => {}
-            },
-            Msg::Ping(_) | Msg::Raft(_) | Msg::Lock(_) => {}
+        if let Ok(KvMsg::Reply { seq, outcome }) = KvMsg::try_from(msg) {
+            self.on_outcome(ctx, from, seq, outcome);
         }
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, World>, timer: Timer) {
-        let timer = match timer {
-            Timer::KvClient(t) => t,
-            Timer::Ping(_) | Timer::Raft(_) | Timer::LockClient(_) => return,
+        let Ok(timer) = KvClientTimer::try_from(timer) else {
+            return;
         };
         match timer {
             KvClientTimer::Next => {

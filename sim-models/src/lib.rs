@@ -11,6 +11,7 @@ pub mod kv_client;
 pub mod lock;
 pub mod model;
 pub mod ping;
+pub mod protocols;
 pub mod raft;
 pub mod run;
 pub mod scenario;

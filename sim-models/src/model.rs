@@ -12,10 +12,11 @@ use std::rc::Rc;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sim_core::{NodeFactory, NodeId, SimTime, Simulation};
+use sim_core::{Invariant, NodeFactory, NodeId, SimTime, Simulation};
 
 use crate::bugs::{BugSpec, Bugs};
 use crate::ping;
+use crate::protocols::{self, Family};
 use crate::world::World;
 use crate::{kv_client, lock, raft};
 
@@ -160,6 +161,11 @@ pub struct ModelSpec {
     pub description: &'static str,
     /// Its configuration parser.
     pub parse: ParseFn,
+    /// The protocol families its nodes serve (what a reference to its cluster may ask of it).
+    pub serves: &'static [Family],
+    /// The invariants its nodes report when broken (`[expect]` can pin
+    /// `violations.<name>` for each).
+    pub invariants: &'static [Invariant],
     /// The broken variants of it a scenario can switch on (see [`crate::bugs`]).
     pub bugs: &'static [BugSpec],
 }
@@ -185,36 +191,48 @@ pub fn registry() -> &'static [ModelSpec] {
             name: "echo",
             description: "answers every ping with a pong carrying its local clock; counts pings durably",
             parse: parse_with::<ping::EchoConfig>,
+            serves: &[protocols::ping::FAMILY],
+            invariants: &[],
             bugs: &[],
         },
         ModelSpec {
             name: "pinger",
             description: "a client that pings a target cluster, times out, and estimates clock skew",
             parse: parse_with::<ping::PingerConfig>,
+            serves: &[],
+            invariants: &[],
             bugs: &[],
         },
         ModelSpec {
             name: "raft-kv",
             description: "a key-value store replicated with Raft: elections, replication, snapshots, PreVote, CheckQuorum, ReadIndex",
             parse: raft::parse,
+            serves: &[protocols::kv::FAMILY, protocols::lock::FAMILY],
+            invariants: raft::INVARIANTS,
             bugs: raft::BUGS,
         },
         ModelSpec {
             name: "kv-client",
             description: "a client issuing reads, writes and compare-and-sets to a key-value cluster, following leader redirects",
             parse: parse_with::<kv_client::KvClientConfig>,
+            serves: &[],
+            invariants: &[kv_client::REPLY_MATCHES_REQUEST],
             bugs: &[],
         },
         ModelSpec {
             name: "lock-client",
             description: "a client of the lock service on raft-kv: a session with a lease, acquire, writes to protected stores, release",
             parse: parse_with::<lock::client::LockClientConfig>,
+            serves: &[],
+            invariants: &[lock::client::REPLY_MATCHES_REQUEST],
             bugs: lock::client::BUGS,
         },
         ModelSpec {
             name: "fenced-store",
             description: "a store protected by a lock; with fencing it rejects writes with a token below the highest it has seen",
             parse: lock::store::parse,
+            serves: &[protocols::store::FAMILY],
+            invariants: &[],
             bugs: lock::store::BUGS,
         },
     ]

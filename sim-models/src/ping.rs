@@ -21,33 +21,8 @@ use sim_core::{
 };
 
 use crate::model::{ConfigProblem, Model, NodeEnv, table_of};
-use crate::world::{Durable, Msg, Timer, World};
-
-/// Messages of the ping model.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum PingMsg {
-    /// A request, numbered by the client.
-    Ping {
-        /// Client-local sequence number.
-        seq: u64,
-    },
-    /// The answer, with the server's wall clock when it answered.
-    Pong {
-        /// The request's sequence number.
-        seq: u64,
-        /// The server's local clock reading.
-        server_time: LocalTime,
-    },
-}
-
-impl Labeled for PingMsg {
-    fn label(&self) -> &'static str {
-        match self {
-            PingMsg::Ping { .. } => "ping",
-            PingMsg::Pong { .. } => "pong",
-        }
-    }
-}
+use crate::protocols::ping::PingMsg;
+use crate::world::{Msg, Timer, World, stored};
 
 /// Timers of the ping model.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -120,28 +95,25 @@ const SERVED_KEY: &str = "served";
 
 impl Node<World> for Echo {
     fn on_start(&mut self, ctx: &mut Ctx<'_, World>) {
-        self.served = match ctx.storage().get(SERVED_KEY) {
-            Some(Durable::Count(n)) => *n,
-            // Values of other models are never stored under this key.
-            Some(Durable::RaftMeta { .. } | Durable::RaftEntry(_) | Durable::RaftSnapshot(_))
-            | None => 0,
-        };
+        self.served = stored::<u64>(ctx.storage(), SERVED_KEY)
+            .copied()
+            .unwrap_or(0);
         ctx.annotate("recovered", self.served);
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, msg: Msg) {
-        let Msg::Ping(PingMsg::Ping { seq }) = msg else {
+        let Ok(PingMsg::Ping { seq }) = PingMsg::try_from(msg) else {
             return;
         };
         self.served += 1;
         ctx.count("pings", 1);
         let storage = ctx.storage();
-        storage.put(SERVED_KEY, Durable::Count(self.served));
+        storage.put(SERVED_KEY, self.served.into());
         if self.served.is_multiple_of(self.sync_every) {
             storage.sync();
         }
         let server_time = ctx.now();
-        ctx.send(from, Msg::Ping(PingMsg::Pong { seq, server_time }));
+        ctx.send(from, PingMsg::Pong { seq, server_time }.into());
     }
 }
 
@@ -253,7 +225,7 @@ pub struct Pinger {
 impl Pinger {
     fn schedule_tick(&mut self, ctx: &mut Ctx<'_, World>) {
         let wait = self.config.interval.sample(ctx.rng());
-        ctx.set_timer(wait, Timer::Ping(PingTimer::Tick));
+        ctx.set_timer(wait, PingTimer::Tick.into());
     }
 
     fn ping(&mut self, ctx: &mut Ctx<'_, World>) {
@@ -274,10 +246,10 @@ impl Pinger {
             name: "ping",
             key: u64::from(server.0),
         });
-        let timeout = ctx.set_timer(self.config.timeout, Timer::Ping(PingTimer::Timeout { seq }));
+        let timeout = ctx.set_timer(self.config.timeout, PingTimer::Timeout { seq }.into());
         let sent = ctx.now();
         self.pending.insert(seq, Pending { op, sent, timeout });
-        ctx.send(server, Msg::Ping(PingMsg::Ping { seq }));
+        ctx.send(server, PingMsg::Ping { seq }.into());
     }
 }
 
@@ -287,7 +259,7 @@ impl Node<World> for Pinger {
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, World>, _from: NodeId, msg: Msg) {
-        let Msg::Ping(PingMsg::Pong { seq, server_time }) = msg else {
+        let Ok(PingMsg::Pong { seq, server_time }) = PingMsg::try_from(msg) else {
             return;
         };
         let Some(p) = self.pending.remove(&seq) else {
@@ -307,18 +279,20 @@ impl Node<World> for Pinger {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, World>, timer: Timer) {
+        let Ok(timer) = PingTimer::try_from(timer) else {
+            return;
+        };
         match timer {
-            Timer::Ping(PingTimer::Tick) => {
+            PingTimer::Tick => {
                 self.ping(ctx);
                 self.schedule_tick(ctx);
             }
-            Timer::Ping(PingTimer::Timeout { seq }) => {
+            PingTimer::Timeout { seq } => {
                 if let Some(p) = self.pending.remove(&seq) {
                     ctx.count("timeouts", 1);
                     ctx.complete(p.op, OpPhase::Info, None);
                 }
             }
-            Timer::Raft(_) | Timer::KvClient(_) | Timer::LockClient(_) => {}
         }
     }
 }

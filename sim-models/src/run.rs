@@ -130,8 +130,10 @@ impl RunSummary {
                 .get(v.node.index())
                 .map_or_else(|| format!("#{}", v.node.0), |n| n.name.clone());
             out.push(format!(
-                "invariant violated at {} on {node}: {}",
-                v.time, v.detail
+                "invariant {} violated at {} on {node}: {}",
+                v.invariant.name,
+                v.time,
+                v.text()
             ));
         }
         for e in self.expectations.iter().filter(|e| !e.passed) {
@@ -419,6 +421,20 @@ pub fn metric_table(scenario: &Scenario, sim: &Simulation<World>) -> BTreeMap<St
     m.insert("events".into(), sim.events() as f64);
     m.insert("faults".into(), sim.faults_applied() as f64);
     m.insert("violations".into(), sim.violations().len() as f64);
+    // One count per invariant the run's models can report, so `[expect]` can pin one by name
+    // (and a misspelt name is an unknown metric, not a silent zero).
+    let declared = scenario
+        .clusters
+        .iter()
+        .flat_map(|c| c.spec.invariants)
+        .chain(sim_core::invariant::engine::ALL);
+    for inv in declared {
+        m.insert(format!("violations.{}", inv.name), 0.0);
+    }
+    for v in sim.violations() {
+        *m.entry(format!("violations.{}", v.invariant.name))
+            .or_insert(0.0) += 1.0;
+    }
     m.insert("messages.sent".into(), stats.sent as f64);
     m.insert("messages.delivered".into(), stats.delivered as f64);
     m.insert("messages.duplicated".into(), stats.duplicated as f64);

@@ -149,7 +149,7 @@ fn failed_at(summary: &crate::RunSummary, kind: &str) -> Option<SimTime> {
     summary
         .violations
         .iter()
-        .find(|v| crate::sweep::failures_of_violation(&v.detail) == kind)
+        .find(|v| crate::sweep::kind_of_violation(v) == kind)
         .map(|v| v.time)
         .or_else(|| {
             summary

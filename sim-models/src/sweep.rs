@@ -7,6 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use sim_core::Violation;
+
 use crate::run::RunSummary;
 use crate::scenario::{Overrides, Scenario};
 use crate::swarm::SwarmDraw;
@@ -42,7 +44,7 @@ impl FailureClass {
 pub struct Failure {
     /// Safety, liveness, expectation or bound.
     pub class: FailureClass,
-    /// Which checker, invariant or expectation (`invariant: Election Safety`,
+    /// Which checker, invariant or expectation (`invariant: raft.election-safety`,
     /// `linearizability`, `expect availability.c1`): failures of one kind are one bug, most
     /// likely.
     pub kind: String,
@@ -50,20 +52,10 @@ pub struct Failure {
     pub detail: String,
 }
 
-/// The invariant a violation breaks: the text before its first colon (`Election Safety`),
-/// when that reads as a name.
-fn invariant_name(detail: &str) -> Option<&str> {
-    let (head, _) = detail.split_once(':')?;
-    let head = head.trim();
-    (!head.is_empty() && head.len() <= 40).then_some(head)
-}
-
-/// The failure kind of an invariant violation reported as `detail`.
-pub fn failures_of_violation(detail: &str) -> String {
-    invariant_name(detail).map_or_else(
-        || "invariant".to_owned(),
-        |name| format!("invariant: {name}"),
-    )
+/// The failure kind of an invariant violation: `invariant: <name>`
+/// (`invariant: raft.election-safety`).
+pub fn kind_of_violation(v: &Violation) -> String {
+    format!("invariant: {}", v.invariant.name)
 }
 
 /// Every distinct way `summary` failed, in a fixed order (bounds, invariants, expectations),
@@ -89,11 +81,7 @@ pub fn failures(summary: &RunSummary) -> Vec<Failure> {
         );
     }
     for v in &summary.violations {
-        push(
-            FailureClass::Safety,
-            failures_of_violation(&v.detail),
-            &v.detail,
-        );
+        push(FailureClass::Safety, kind_of_violation(v), &v.text());
     }
     for e in summary.expectations.iter().filter(|e| !e.passed) {
         let reason = e.reason.clone().unwrap_or_default();
@@ -451,16 +439,28 @@ mod tests {
     fn the_report_groups_failures_by_kind_and_counts_seeds_once() {
         use FailureClass::*;
         let rs = vec![
-            result(3, &[(Safety, "invariant: Election Safety")], &["crash"]),
+            result(
+                3,
+                &[(Safety, "invariant: raft.election-safety")],
+                &["crash"],
+            ),
             result(1, &[], &["crash", "partition"]),
             result(2, &[(Liveness, "liveness: kv")], &["partition"]),
-            result(5, &[(Safety, "invariant: Election Safety")], &["crash"]),
-            result(3, &[(Safety, "invariant: Election Safety")], &["crash"]),
+            result(
+                5,
+                &[(Safety, "invariant: raft.election-safety")],
+                &["crash"],
+            ),
+            result(
+                3,
+                &[(Safety, "invariant: raft.election-safety")],
+                &["crash"],
+            ),
         ];
         let r = Report::of(&rs);
         assert_eq!((r.runs, r.failed), (4, 3));
         assert_eq!((r.safety_failures, r.liveness_failures), (2, 1));
-        assert_eq!(r.kinds[0].kind, "invariant: Election Safety");
+        assert_eq!(r.kinds[0].kind, "invariant: raft.election-safety");
         assert_eq!(r.kinds[0].first_seeds, vec![3, 5]);
         assert_eq!(r.kinds[1].class, Liveness);
         assert_eq!(r.seed_range, Some((1, 5)));
@@ -475,11 +475,14 @@ mod tests {
     }
 
     #[test]
-    fn invariant_names_come_from_the_violation_text() {
-        assert_eq!(
-            invariant_name("Election Safety: kv1 and kv2 were both elected"),
-            Some("Election Safety")
-        );
-        assert_eq!(invariant_name("no colon here"), None);
+    fn a_violation_is_classified_by_its_invariant_name_not_its_text() {
+        let v = Violation {
+            time: sim_core::SimTime(5),
+            node: sim_core::NodeId(0),
+            invariant: crate::raft::ELECTION_SAFETY,
+            detail: "no colon-separated title here".into(),
+        };
+        assert_eq!(kind_of_violation(&v), "invariant: raft.election-safety");
+        assert_eq!(v.text(), "Election Safety: no colon-separated title here");
     }
 }

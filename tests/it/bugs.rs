@@ -181,7 +181,7 @@ fn reads_like_a_scenario(
 fn raft_vote_not_persisted() {
     check(&Case {
         file: "raft-vote-not-persisted.toml",
-        kind: "invariant: Election Safety",
+        kind: "invariant: raft.election-safety",
         within: 200,
         clean: 20,
         max_faults: 3,
@@ -194,7 +194,7 @@ fn raft_vote_not_persisted() {
 fn raft_commit_old_term() {
     check(&Case {
         file: "raft-commit-old-term.toml",
-        kind: "invariant: Leader Completeness",
+        kind: "invariant: raft.leader-completeness",
         within: 300,
         clean: 20,
         max_faults: 6,
@@ -207,7 +207,7 @@ fn raft_commit_old_term() {
 fn raft_vote_without_log_check() {
     check(&Case {
         file: "raft-vote-without-log-check.toml",
-        kind: "invariant: Leader Completeness",
+        kind: "invariant: raft.leader-completeness",
         within: 10,
         clean: 20,
         max_faults: 3,
@@ -220,7 +220,7 @@ fn raft_vote_without_log_check() {
 fn raft_apply_before_commit() {
     check(&Case {
         file: "raft-apply-before-commit.toml",
-        kind: "invariant: Leader Completeness",
+        kind: "invariant: raft.leader-completeness",
         within: 10,
         clean: 20,
         max_faults: 3,
@@ -264,7 +264,7 @@ fn every_catalog_bug_has_a_scenario_here() {
         let scenario = Scenario::load(&file)
             .unwrap_or_else(|e| panic!("{}: no scenario for it ({e})", bug.name));
         assert!(
-            scenario.bugs.has(bug.name),
+            scenario.bugs.has(&bug),
             "{} does not switch it on",
             file.display()
         );

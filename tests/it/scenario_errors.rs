@@ -517,8 +517,8 @@ fn unknown_bug_lists_the_catalog() {
 #[test]
 fn known_bugs_parse() {
     let s = parse(&top_with("bugs = [\"raft.vote-not-persisted\"]")).expect("valid");
-    assert!(s.bugs.has("raft.vote-not-persisted"));
-    assert!(!s.bugs.has("raft.commit-old-term"));
+    assert!(s.bugs.has(&sim_models::raft::VOTE_NOT_PERSISTED));
+    assert!(!s.bugs.has(&sim_models::raft::COMMIT_OLD_TERM));
 }
 
 #[test]

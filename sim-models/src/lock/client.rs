@@ -49,21 +49,31 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use sim_core::{
-    Ctx, Duration, Labeled, LocalTime, Node, NodeFactory, NodeId, OpCall, OpId, OpPhase, TimerId,
+    Ctx, Duration, Invariant, Labeled, LocalTime, Node, NodeFactory, NodeId, OpCall, OpId, OpPhase,
+    TimerId,
 };
 
 use crate::bugs::BugSpec;
 use crate::cluster_client::{ClientsServed, ClusterClient, OpenRequest, Request};
-use crate::lock::{LockMsg, LockOp, LockOutcome, LockResult, WriteOutcome};
 use crate::model::{ConfigProblem, Model, NodeEnv, table_of};
-use crate::world::{Durable, Msg, Timer, World};
+use crate::protocols::lock::{LockMsg, LockOp, LockOutcome, LockResult};
+use crate::protocols::store::{StoreMsg, WriteOutcome};
+use crate::world::{Msg, Timer, World, stored};
+
+/// The lock service answered a request with a result of another kind of operation: a bug in
+/// the service model.
+pub const REPLY_MATCHES_REQUEST: Invariant =
+    Invariant::new("lock-client.reply-matches-request", "lock-client");
 
 /// The lock client's catalog bugs (see [`crate::bugs`]).
-pub const BUGS: &[BugSpec] = &[BugSpec {
+pub const BUGS: &[BugSpec] = &[LEASE_TRUSTS_SKEWED_CLOCK];
+
+/// `lock.lease-trusts-skewed-clock`: the lease is timed on the wall clock.
+pub const LEASE_TRUSTS_SKEWED_CLOCK: BugSpec = BugSpec {
     name: "lock.lease-trusts-skewed-clock",
     description: "the lock client times its lease on its wall clock, which NTP may step back, instead of its monotonic clock: it keeps writing after the lease ended",
     caught_by: "mutual exclusion on an unfenced store",
-}];
+};
 
 /// Storage key of the number of times the client has started.
 pub const INCARNATION_KEY: &str = "incarnation";
@@ -232,7 +242,7 @@ impl Model for LockClientConfig {
             .flat_map(|s| env.clusters.get(s).cloned().unwrap_or_default())
             .collect();
         let first = env.index;
-        let wall_clock_leases = env.bugs.has("lock.lease-trusts-skewed-clock");
+        let wall_clock_leases = env.bugs.has(&LEASE_TRUSTS_SKEWED_CLOCK);
         Box::new(move || {
             let mut client =
                 LockClient::new(config.clone(), servers.clone(), stores.clone(), first);
@@ -284,11 +294,12 @@ struct LockRequest {
 
 impl Request for LockRequest {
     fn message(&self, seq: u64, first_open: u64) -> Msg {
-        Msg::Lock(Box::new(LockMsg::Request {
+        LockMsg::Request {
             seq,
             first_open,
             op: self.op.clone(),
-        }))
+        }
+        .into()
     }
 }
 
@@ -354,7 +365,7 @@ impl LockClient {
             index,
             config.retry_every,
             config.timeout,
-            Timer::LockClient(LockClientTimer::Deadline),
+            LockClientTimer::Deadline.into(),
         );
         let start = Duration::from_nanos(
             config
@@ -479,10 +490,7 @@ impl LockClient {
             }
             (LockOp::Acquire { lease, .. }, LockResult::Busy { .. }) => {
                 if self.phase == Phase::Acquiring && current == Some(*lease) {
-                    ctx.set_timer(
-                        self.config.retry_every,
-                        Timer::LockClient(LockClientTimer::Acquire),
-                    );
+                    ctx.set_timer(self.config.retry_every, LockClientTimer::Acquire.into());
                 }
             }
             (LockOp::Release { .. }, LockResult::Released | LockResult::NotHeld) => {
@@ -491,9 +499,10 @@ impl LockClient {
                 }
             }
             (op, result) => {
-                ctx.violation(format!(
-                    "lock-client: the lock service answered {op:?} with {result:?}"
-                ));
+                ctx.violation(
+                    REPLY_MATCHES_REQUEST,
+                    format!("the lock service answered {op:?} with {result:?}"),
+                );
             }
         }
     }
@@ -570,10 +579,7 @@ impl LockClient {
     fn rest(&mut self, ctx: &mut Ctx<'_, World>) {
         self.stop_holding(ctx);
         self.phase = Phase::Idle;
-        ctx.set_timer(
-            self.config.idle,
-            Timer::LockClient(LockClientTimer::Acquire),
-        );
+        ctx.set_timer(self.config.idle, LockClientTimer::Acquire.into());
     }
 
     /// The session is gone (the service said so, or the lease ran out on the local clock):
@@ -598,10 +604,8 @@ impl LockClient {
         if let Some(t) = self.keepalive_timer.take() {
             ctx.cancel_timer(t);
         }
-        self.keepalive_timer = Some(ctx.set_timer(
-            self.config.keepalive(),
-            Timer::LockClient(LockClientTimer::KeepAlive),
-        ));
+        self.keepalive_timer =
+            Some(ctx.set_timer(self.config.keepalive(), LockClientTimer::KeepAlive.into()));
     }
 
     fn on_keepalive_timer(&mut self, ctx: &mut Ctx<'_, World>) {
@@ -641,8 +645,7 @@ impl LockClient {
         }
         // The check passed. Whatever happens during `work` — a pause, a slow clock — the
         // write below goes out without looking again.
-        self.write_timer =
-            Some(ctx.set_timer(self.config.work, Timer::LockClient(LockClientTimer::Write)));
+        self.write_timer = Some(ctx.set_timer(self.config.work, LockClientTimer::Write.into()));
     }
 
     fn on_write_timer(&mut self, ctx: &mut Ctx<'_, World>) {
@@ -660,14 +663,11 @@ impl LockClient {
             });
             let timeout = ctx.set_timer(
                 self.config.timeout,
-                Timer::LockClient(LockClientTimer::WriteTimeout { seq }),
+                LockClientTimer::WriteTimeout { seq }.into(),
             );
             self.writes_open.insert(seq, OpenWrite { id, timeout });
             ctx.count("writes", 1);
-            ctx.send(
-                store,
-                Msg::Lock(Box::new(LockMsg::Write { seq, token, value })),
-            );
+            ctx.send(store, StoreMsg::Write { seq, token, value }.into());
         }
     }
 
@@ -695,13 +695,10 @@ impl Node<World> for LockClient {
     fn on_start(&mut self, ctx: &mut Ctx<'_, World>) {
         // A restarted client must not reuse a sequence number: the service would answer it
         // from the session of the previous incarnation.
-        let incarnation = match ctx.storage().get(INCARNATION_KEY) {
-            Some(Durable::Count(n)) => *n,
-            Some(Durable::RaftMeta { .. } | Durable::RaftEntry(_) | Durable::RaftSnapshot(_))
-            | None => 0,
-        };
-        ctx.storage()
-            .put(INCARNATION_KEY, Durable::Count(incarnation + 1));
+        let incarnation = stored::<u64>(ctx.storage(), INCARNATION_KEY)
+            .copied()
+            .unwrap_or(0);
+        ctx.storage().put(INCARNATION_KEY, (incarnation + 1).into());
         ctx.storage().sync();
         self.seq = incarnation << 32;
         for counter in ["acquired", "lost_lease", "writes", "writes.rejected"] {
@@ -715,29 +712,27 @@ impl Node<World> for LockClient {
             self.open_session(ctx);
         } else {
             self.phase = Phase::Idle;
-            ctx.set_timer(self.start, Timer::LockClient(LockClientTimer::Acquire));
+            ctx.set_timer(self.start, LockClientTimer::Acquire.into());
         }
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, msg: Msg) {
-        let Msg::Lock(m) = msg else {
-            return;
+        let msg = match LockMsg::try_from(msg) {
+            Ok(LockMsg::Reply { seq, outcome }) => return self.on_reply(ctx, from, seq, outcome),
+            Ok(LockMsg::Request { .. }) => return,
+            Err(other) => other,
         };
-        match *m {
-            LockMsg::Reply { seq, outcome } => self.on_reply(ctx, from, seq, outcome),
-            LockMsg::WriteReply { seq, outcome } => {
-                let phase = match outcome {
-                    WriteOutcome::Accepted => OpPhase::Ok,
-                    WriteOutcome::RejectedStale { .. } => OpPhase::Fail,
-                };
-                self.on_write_done(ctx, seq, phase);
-            }
-            LockMsg::Request { .. } | LockMsg::Write { .. } => {}
+        if let Ok(StoreMsg::WriteReply { seq, outcome }) = StoreMsg::try_from(msg) {
+            let phase = match outcome {
+                WriteOutcome::Accepted => OpPhase::Ok,
+                WriteOutcome::RejectedStale { .. } => OpPhase::Fail,
+            };
+            self.on_write_done(ctx, seq, phase);
         }
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, World>, timer: Timer) {
-        let Timer::LockClient(timer) = timer else {
+        let Ok(timer) = LockClientTimer::try_from(timer) else {
             return;
         };
         match timer {

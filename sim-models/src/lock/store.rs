@@ -23,16 +23,19 @@ use sim_core::{Ctx, Node, NodeFactory, NodeId, OpCall, Simulation};
 use crate::bugs::BugSpec;
 use crate::lock::checker::{AcceptedWrite, judge};
 use crate::lock::witness::{self, Ended, LockWitness};
-use crate::lock::{LockMsg, WriteOutcome};
 use crate::model::{ConfigProblem, Model, NodeEnv, Verdict, table_of};
-use crate::world::{Durable, Msg, World};
+use crate::protocols::store::{StoreMsg, WriteOutcome};
+use crate::world::{Msg, World, stored};
 
 /// The store's catalog bugs (see [`crate::bugs`]).
-pub const BUGS: &[BugSpec] = &[BugSpec {
+pub const BUGS: &[BugSpec] = &[NO_FENCING_TOKENS];
+
+/// `lock.no-fencing-tokens`: the store has no usable token to compare.
+pub const NO_FENCING_TOKENS: BugSpec = BugSpec {
     name: "lock.no-fencing-tokens",
     description: "the lock service hands out no usable fencing token, so a fencing store has nothing to compare and accepts a write from a holder whose lock has passed on",
     caught_by: "mutual exclusion on a fencing store",
-}];
+};
 
 /// Storage key of the highest accepted token.
 pub const FENCE_KEY: &str = "fence";
@@ -95,7 +98,7 @@ impl Model for FencedStore {
         });
         // Without tokens from the lock service a store cannot fence, whatever it is set to do.
         // (The store still reports the grant's true token to the ghost checker.)
-        let fencing = self.config.fencing && !env.bugs.has("lock.no-fencing-tokens");
+        let fencing = self.config.fencing && !env.bugs.has(&NO_FENCING_TOKENS);
         Box::new(move || {
             Box::new(StoreNode {
                 fencing,
@@ -260,7 +263,7 @@ impl StoreNode {
                 self.highest = token;
                 if self.fencing {
                     // Durable before the answer: a restarted store still fences.
-                    ctx.storage().put(FENCE_KEY, Durable::Count(token));
+                    ctx.storage().put(FENCE_KEY, token.into());
                     ctx.storage().sync();
                 }
             }
@@ -271,29 +274,21 @@ impl StoreNode {
                 .accepted(ctx.id(), from, token, value);
             WriteOutcome::Accepted
         };
-        ctx.send(
-            from,
-            Msg::Lock(Box::new(LockMsg::WriteReply { seq, outcome })),
-        );
+        ctx.send(from, StoreMsg::WriteReply { seq, outcome }.into());
     }
 }
 
 impl Node<World> for StoreNode {
     fn on_start(&mut self, ctx: &mut Ctx<'_, World>) {
-        self.highest = match ctx.storage().get(FENCE_KEY) {
-            Some(Durable::Count(n)) => *n,
-            // Values of other models are never stored under this key.
-            Some(Durable::RaftMeta { .. } | Durable::RaftEntry(_) | Durable::RaftSnapshot(_))
-            | None => 0,
-        };
+        self.highest = stored::<u64>(ctx.storage(), FENCE_KEY)
+            .copied()
+            .unwrap_or(0);
         ctx.count("store.accepted", 0);
         ctx.count("store.rejected_stale", 0);
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, msg: Msg) {
-        if let Msg::Lock(m) = msg
-            && let LockMsg::Write { seq, token, value } = *m
-        {
+        if let Ok(StoreMsg::Write { seq, token, value }) = StoreMsg::try_from(msg) {
             self.on_write(ctx, from, seq, token, value);
         }
     }
@@ -321,27 +316,25 @@ mod tests {
             for (i, &(at, _)) in self.steps.iter().enumerate() {
                 ctx.set_timer(
                     sim_core::Duration::from_millis(at),
-                    Timer::LockClient(LockClientTimer::WriteTimeout { seq: i as u64 }),
+                    LockClientTimer::WriteTimeout { seq: i as u64 }.into(),
                 );
             }
         }
 
         fn on_timer(&mut self, ctx: &mut Ctx<'_, World>, timer: Timer) {
-            if let Timer::LockClient(LockClientTimer::WriteTimeout { seq }) = timer {
+            if let Ok(LockClientTimer::WriteTimeout { seq }) = LockClientTimer::try_from(timer) {
                 let token = self.steps[seq as usize].1;
-                let write = LockMsg::Write {
+                let write = StoreMsg::Write {
                     seq,
                     token,
                     value: seq,
                 };
-                ctx.send(NodeId(0), Msg::Lock(Box::new(write)));
+                ctx.send(NodeId(0), write.into());
             }
         }
 
         fn on_message(&mut self, _: &mut Ctx<'_, World>, _: NodeId, msg: Msg) {
-            if let Msg::Lock(m) = msg
-                && let LockMsg::WriteReply { seq, outcome } = *m
-            {
+            if let Ok(StoreMsg::WriteReply { seq, outcome }) = StoreMsg::try_from(msg) {
                 self.replies.borrow_mut().push((seq, outcome));
             }
         }

@@ -126,7 +126,7 @@ impl LockWitness {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lock::LockOp;
+    use crate::protocols::lock::LockOp;
     use crate::raft::log::{ClientCommand, ClientOp};
     use sim_core::Duration;
 

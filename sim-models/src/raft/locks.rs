@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use sim_core::{Duration, NodeId};
 
-use crate::lock::{LockOp, LockResult};
+use crate::protocols::lock::{LockOp, LockResult};
 
 /// A session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

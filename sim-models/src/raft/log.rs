@@ -8,9 +8,19 @@
 
 use sim_core::{NodeId, Storage};
 
-use crate::kv_client::KvOp;
-use crate::lock::LockOp;
+use crate::protocols::kv::KvOp;
+use crate::protocols::lock::LockOp;
 use crate::world::Durable;
+
+/// A server's `currentTerm` and `votedFor` (Figure 2's persistent state besides the log),
+/// kept under one storage key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Meta {
+    /// The latest term the server has seen.
+    pub term: u64,
+    /// The candidate it voted for in that term, if any.
+    pub voted_for: Option<NodeId>,
+}
 
 /// What a client asks the state machine to do: a key-value or a lock-service operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,7 +123,7 @@ impl RaftLog {
     ) -> Result<RaftLog, String> {
         let mut log = RaftLog::starting_after(snapshot_index, snapshot_term);
         for (pos, value) in storage.log_iter() {
-            let Durable::RaftEntry(e) = value else {
+            let Ok(e) = <&Entry>::try_from(value) else {
                 return Err(format!("log position {pos} holds {value:?}, not an entry"));
             };
             if e.index != pos {
@@ -217,7 +227,7 @@ impl RaftLog {
     pub fn append(&mut self, entry: Entry, storage: &mut Storage<Durable>) {
         debug_assert_eq!(entry.index, self.last_index() + 1);
         debug_assert_eq!(entry.index, storage.log_end());
-        storage.log_append(Durable::RaftEntry(entry.clone()));
+        storage.log_append(entry.clone().into());
         self.entries.push(entry);
     }
 

@@ -89,7 +89,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
-use sim_core::{Duration, DurationDist, NodeFactory, NodeId};
+use sim_core::{Duration, DurationDist, Invariant, NodeFactory, NodeId};
 
 use crate::bugs::BugSpec;
 use crate::lock::witness::{self, LockWitness};
@@ -99,6 +99,33 @@ use crate::world::World;
 pub use msg::{RaftMsg, RaftTimer};
 pub use node::RaftNode;
 pub use observer::RaftObserver;
+
+/// Election Safety (Figure 3): at most one leader is elected in a term.
+pub const ELECTION_SAFETY: Invariant = Invariant::new("raft.election-safety", "Election Safety");
+/// Leader Append-Only: a leader never overwrites or deletes entries in its log.
+pub const LEADER_APPEND_ONLY: Invariant =
+    Invariant::new("raft.leader-append-only", "Leader Append-Only");
+/// Log Matching: two logs with an entry of the same index and term agree up to it.
+pub const LOG_MATCHING: Invariant = Invariant::new("raft.log-matching", "Log Matching");
+/// Leader Completeness: an entry committed in a term is in the log of every later leader.
+pub const LEADER_COMPLETENESS: Invariant =
+    Invariant::new("raft.leader-completeness", "Leader Completeness");
+/// State Machine Safety: no two servers apply different entries at one index.
+pub const STATE_MACHINE_SAFETY: Invariant =
+    Invariant::new("raft.state-machine-safety", "State Machine Safety");
+/// A server's storage holds what it wrote: its term and vote, its snapshot, and every entry
+/// from the snapshot on (a bug in the model or the engine, never in a scenario).
+pub const STORAGE_INTACT: Invariant = Invariant::new("raft.storage-intact", "Raft storage");
+
+/// Every invariant a `raft-kv` cluster reports.
+pub const INVARIANTS: &[Invariant] = &[
+    ELECTION_SAFETY,
+    LEADER_APPEND_ONLY,
+    LOG_MATCHING,
+    LEADER_COMPLETENESS,
+    STATE_MACHINE_SAFETY,
+    STORAGE_INTACT,
+];
 
 /// How the leader serves reads.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -125,27 +152,39 @@ pub enum CommitRule {
 
 /// Raft's catalog bugs (see [`crate::bugs`]): each a mistake real implementations made.
 pub const BUGS: &[BugSpec] = &[
-    BugSpec {
-        name: "raft.vote-not-persisted",
-        description: "votedFor is not written to storage: a server that restarts votes again in the same term, and two leaders are elected",
-        caught_by: "Raft observer: Election Safety",
-    },
-    BugSpec {
-        name: "raft.commit-old-term",
-        description: "a leader commits an entry of an earlier term by counting its replicas (the paper's Figure 8); a later leader overwrites it",
-        caught_by: "Raft observer: Leader Completeness / State Machine Safety",
-    },
-    BugSpec {
-        name: "raft.vote-without-log-check",
-        description: "a server grants its vote without checking that the candidate's log is at least as up-to-date as its own; a stale leader overwrites committed entries",
-        caught_by: "Raft observer: Leader Completeness / State Machine Safety",
-    },
-    BugSpec {
-        name: "raft.apply-before-commit",
-        description: "the leader applies an entry (and answers the client) as soon as it appends it, before a majority holds it; a new leader loses the acknowledged write",
-        caught_by: "Raft observer: State Machine Safety; linearizability",
-    },
+    VOTE_NOT_PERSISTED,
+    COMMIT_OLD_TERM,
+    VOTE_WITHOUT_LOG_CHECK,
+    APPLY_BEFORE_COMMIT,
 ];
+
+/// `raft.vote-not-persisted`.
+pub const VOTE_NOT_PERSISTED: BugSpec = BugSpec {
+    name: "raft.vote-not-persisted",
+    description: "votedFor is not written to storage: a server that restarts votes again in the same term, and two leaders are elected",
+    caught_by: "Raft observer: Election Safety",
+};
+
+/// `raft.commit-old-term`.
+pub const COMMIT_OLD_TERM: BugSpec = BugSpec {
+    name: "raft.commit-old-term",
+    description: "a leader commits an entry of an earlier term by counting its replicas (the paper's Figure 8); a later leader overwrites it",
+    caught_by: "Raft observer: Leader Completeness / State Machine Safety",
+};
+
+/// `raft.vote-without-log-check`.
+pub const VOTE_WITHOUT_LOG_CHECK: BugSpec = BugSpec {
+    name: "raft.vote-without-log-check",
+    description: "a server grants its vote without checking that the candidate's log is at least as up-to-date as its own; a stale leader overwrites committed entries",
+    caught_by: "Raft observer: Leader Completeness / State Machine Safety",
+};
+
+/// `raft.apply-before-commit`.
+pub const APPLY_BEFORE_COMMIT: BugSpec = BugSpec {
+    name: "raft.apply-before-commit",
+    description: "the leader applies an entry (and answers the client) as soon as it appends it, before a majority holds it; a new leader loses the acknowledged write",
+    caught_by: "Raft observer: State Machine Safety; linearizability",
+};
 
 /// Which of [`BUGS`] a cluster runs with.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -163,10 +202,10 @@ pub struct RaftBugs {
 impl RaftBugs {
     fn from(bugs: &crate::bugs::Bugs) -> Self {
         RaftBugs {
-            vote_not_persisted: bugs.has("raft.vote-not-persisted"),
-            commit_old_term: bugs.has("raft.commit-old-term"),
-            vote_without_log_check: bugs.has("raft.vote-without-log-check"),
-            apply_before_commit: bugs.has("raft.apply-before-commit"),
+            vote_not_persisted: bugs.has(&VOTE_NOT_PERSISTED),
+            commit_old_term: bugs.has(&COMMIT_OLD_TERM),
+            vote_without_log_check: bugs.has(&VOTE_WITHOUT_LOG_CHECK),
+            apply_before_commit: bugs.has(&APPLY_BEFORE_COMMIT),
         }
     }
 }

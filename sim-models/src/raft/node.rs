@@ -11,14 +11,14 @@ use std::rc::Rc;
 
 use sim_core::{Ctx, LocalTime, Node, NodeId, TimerId};
 
-use crate::kv_client::{KvMsg, KvOp, KvOutcome, KvResult};
-use crate::lock::{LockMsg, LockOp, LockOutcome, LockResult};
-use crate::raft::log::{ClientCommand, ClientOp, Command, Entry, RaftLog};
+use crate::protocols::kv::{KvMsg, KvOp, KvOutcome, KvResult};
+use crate::protocols::lock::{LockMsg, LockOp, LockOutcome, LockResult};
+use crate::raft::log::{ClientCommand, ClientOp, Command, Entry, Meta, RaftLog};
 use crate::raft::msg::{RaftMsg, RaftTimer};
 use crate::raft::observer::{Check, RaftObserver};
 use crate::raft::state_machine::{Applied, KvState, OpResult, Snapshot};
-use crate::raft::{CommitRule, RaftConfig, ReadMode};
-use crate::world::{Durable, Msg, Timer, World};
+use crate::raft::{CommitRule, RaftConfig, ReadMode, STORAGE_INTACT};
+use crate::world::{Msg, Timer, World, stored};
 
 /// Storage key of `currentTerm` and `votedFor`.
 pub const META_KEY: &str = "meta";
@@ -272,26 +272,28 @@ impl RaftNode {
     }
 
     fn report(ctx: &mut Ctx<'_, World>, check: Check) {
-        if let Err(msg) = check {
-            ctx.violation(msg);
+        if let Err(breach) = check {
+            ctx.violation(breach.invariant, breach.detail);
         }
     }
 
     fn send(&mut self, to: NodeId, msg: RaftMsg) {
-        self.outbox.push((to, Msg::Raft(Box::new(msg))));
+        self.outbox.push((to, msg.into()));
     }
 
     /// Answers request `seq` of client `to` with its result.
     fn reply_done(&mut self, to: NodeId, seq: u64, result: OpResult) {
         let msg = match result {
-            OpResult::Kv(r) => Msg::Kv(Box::new(KvMsg::Reply {
+            OpResult::Kv(r) => KvMsg::Reply {
                 seq,
                 outcome: KvOutcome::Done(r),
-            })),
-            OpResult::Lock(r) => Msg::Lock(Box::new(LockMsg::Reply {
+            }
+            .into(),
+            OpResult::Lock(r) => LockMsg::Reply {
                 seq,
                 outcome: LockOutcome::Done(r),
-            })),
+            }
+            .into(),
         };
         self.outbox.push((to, msg));
     }
@@ -300,14 +302,16 @@ impl RaftNode {
     fn reply_not_leader(&mut self, to: NodeId, seq: u64, op: &ClientOp) {
         let leader = self.leader;
         let msg = match op {
-            ClientOp::Kv(_) => Msg::Kv(Box::new(KvMsg::Reply {
+            ClientOp::Kv(_) => KvMsg::Reply {
                 seq,
                 outcome: KvOutcome::NotLeader { leader },
-            })),
-            ClientOp::Lock(_) => Msg::Lock(Box::new(LockMsg::Reply {
+            }
+            .into(),
+            ClientOp::Lock(_) => LockMsg::Reply {
                 seq,
                 outcome: LockOutcome::NotLeader { leader },
-            })),
+            }
+            .into(),
         };
         self.outbox.push((to, msg));
     }
@@ -325,23 +329,24 @@ impl RaftNode {
     // ----- recovery, timers, roles ------------------------------------------------------------
 
     fn recover(&mut self, ctx: &mut Ctx<'_, World>) {
-        let (term, voted_for) = match ctx.storage().get(META_KEY).cloned() {
-            Some(Durable::RaftMeta { term, voted_for }) => (term, voted_for),
+        let (term, voted_for) = match ctx.storage().get(META_KEY).cloned().map(Meta::try_from) {
+            Some(Ok(Meta { term, voted_for })) => (term, voted_for),
             None => (0, None),
-            Some(
-                other @ (Durable::Count(_) | Durable::RaftEntry(_) | Durable::RaftSnapshot(_)),
-            ) => {
-                ctx.violation(format!("raft: {META_KEY} holds {other:?}"));
+            Some(Err(other)) => {
+                ctx.violation(STORAGE_INTACT, format!("{META_KEY} holds {other:?}"));
                 (0, None)
             }
         };
-        let snapshot = match ctx.storage().get(SNAPSHOT_KEY).cloned() {
-            Some(Durable::RaftSnapshot(s)) => Some(s),
+        let snapshot = match ctx
+            .storage()
+            .get(SNAPSHOT_KEY)
+            .cloned()
+            .map(Snapshot::try_from)
+        {
+            Some(Ok(s)) => Some(s),
             None => None,
-            Some(
-                other @ (Durable::Count(_) | Durable::RaftEntry(_) | Durable::RaftMeta { .. }),
-            ) => {
-                ctx.violation(format!("raft: {SNAPSHOT_KEY} holds {other:?}"));
+            Some(Err(other)) => {
+                ctx.violation(STORAGE_INTACT, format!("{SNAPSHOT_KEY} holds {other:?}"));
                 None
             }
         };
@@ -353,7 +358,7 @@ impl RaftNode {
         self.log = match RaftLog::recover(ctx.storage(), index, snap_term) {
             Ok(log) => log,
             Err(e) => {
-                ctx.violation(format!("raft: cannot recover the log: {e}"));
+                ctx.violation(STORAGE_INTACT, format!("cannot recover the log: {e}"));
                 RaftLog::starting_after(index, snap_term)
             }
         };
@@ -379,7 +384,7 @@ impl RaftNode {
             .take()
             .and_then(|t| ctx.reset_timer(t, after));
         self.election_timer =
-            Some(moved.unwrap_or_else(|| ctx.set_timer(after, Timer::Raft(RaftTimer::Election))));
+            Some(moved.unwrap_or_else(|| ctx.set_timer(after, RaftTimer::Election.into())));
     }
 
     fn set_leader(&mut self, ctx: &mut Ctx<'_, World>, leader: Option<NodeId>) {
@@ -430,13 +435,14 @@ impl RaftNode {
     fn save_meta(&mut self, ctx: &mut Ctx<'_, World>) {
         ctx.storage().put(
             META_KEY,
-            Durable::RaftMeta {
+            Meta {
                 term: self.term,
                 // The bug: the vote lives only in memory.
                 voted_for: self
                     .voted_for
                     .filter(|_| !self.config.bugs.vote_not_persisted),
-            },
+            }
+            .into(),
         );
     }
 
@@ -699,7 +705,7 @@ impl RaftNode {
             self.send_append(ctx, self.peers[i]);
         }
         self.heartbeat_timer =
-            Some(ctx.set_timer(self.config.heartbeat, Timer::Raft(RaftTimer::Heartbeat)));
+            Some(ctx.set_timer(self.config.heartbeat, RaftTimer::Heartbeat.into()));
     }
 
     /// Sends new entries (and the current read round) to every follower with nothing on its
@@ -738,13 +744,17 @@ impl RaftNode {
             return;
         }
         if p.next <= self.log.snapshot_index() {
-            let snapshot = match ctx.storage().get(SNAPSHOT_KEY).cloned() {
-                Some(Durable::RaftSnapshot(s)) => s,
-                other => {
-                    ctx.violation(format!(
-                        "raft: log compacted to {} but {SNAPSHOT_KEY} holds {other:?}",
-                        self.log.snapshot_index()
-                    ));
+            let snapshot = match stored::<Snapshot>(ctx.storage(), SNAPSHOT_KEY).cloned() {
+                Some(s) => s,
+                None => {
+                    let other = ctx.storage().get(SNAPSHOT_KEY).cloned();
+                    ctx.violation(
+                        STORAGE_INTACT,
+                        format!(
+                            "log compacted to {} but {SNAPSHOT_KEY} holds {other:?}",
+                            self.log.snapshot_index()
+                        ),
+                    );
                     return;
                 }
             };
@@ -1007,8 +1017,7 @@ impl RaftNode {
             // Entries dropped here are either covered by the snapshot or uncommitted.
             self.log.compact(index, snap_term, ctx.storage());
             self.kv = snapshot.state.clone();
-            ctx.storage()
-                .put(SNAPSHOT_KEY, Durable::RaftSnapshot(snapshot));
+            ctx.storage().put(SNAPSHOT_KEY, snapshot.into());
             self.commit = index;
             self.applied = index;
             ctx.count("snapshots_installed", 1);
@@ -1151,10 +1160,13 @@ impl RaftNode {
         while self.applied < limit {
             let i = self.applied + 1;
             let Some(entry) = self.log.get(i).cloned() else {
-                ctx.violation(format!(
-                    "raft: committed index {i} is missing from the log (it starts after {})",
-                    self.log.snapshot_index()
-                ));
+                ctx.violation(
+                    STORAGE_INTACT,
+                    format!(
+                        "committed index {i} is missing from the log (it starts after {})",
+                        self.log.snapshot_index()
+                    ),
+                );
                 break;
             };
             self.applied = i;
@@ -1206,11 +1218,12 @@ impl RaftNode {
         let term = self.log.term_at(index).unwrap_or(0);
         ctx.storage().put(
             SNAPSHOT_KEY,
-            Durable::RaftSnapshot(Snapshot {
+            Snapshot {
                 last_index: index,
                 last_term: term,
                 state: self.kv.clone(),
-            }),
+            }
+            .into(),
         );
         self.log.compact(index, term, ctx.storage());
         ctx.count("snapshots", 1);
@@ -1275,6 +1288,27 @@ impl RaftNode {
         }
     }
 
+    /// A message from a client: a request of the `kv` or `lock` family.
+    fn on_client_message(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, msg: Msg) {
+        let msg = match KvMsg::try_from(msg) {
+            Ok(KvMsg::Request {
+                seq,
+                first_open,
+                op,
+            }) => return self.on_client_request(ctx, from, seq, first_open, ClientOp::Kv(op)),
+            Ok(KvMsg::Reply { .. }) => return,
+            Err(other) => other,
+        };
+        if let Ok(LockMsg::Request {
+            seq,
+            first_open,
+            op,
+        }) = LockMsg::try_from(msg)
+        {
+            self.on_client_request(ctx, from, seq, first_open, ClientOp::Lock(op));
+        }
+    }
+
     fn serve_reads(&mut self, _ctx: &mut Ctx<'_, World>) {
         if self.role != Role::Leader {
             return;
@@ -1309,7 +1343,7 @@ impl RaftNode {
                 seq: r.seq,
                 outcome: KvOutcome::Done(KvResult::Value(value)),
             };
-            self.outbox.push((r.client, Msg::Kv(Box::new(reply))));
+            self.outbox.push((r.client, reply.into()));
         }
     }
 
@@ -1369,34 +1403,18 @@ impl Node<World> for RaftNode {
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, msg: Msg) {
-        match msg {
-            Msg::Raft(m) => self.step(ctx, from, *m),
-            Msg::Kv(m) => match *m {
-                KvMsg::Request {
-                    seq,
-                    first_open,
-                    op,
-                } => self.on_client_request(ctx, from, seq, first_open, ClientOp::Kv(op)),
-                KvMsg::Reply { .. } => {}
-            },
-            Msg::Lock(m) => match *m {
-                LockMsg::Request {
-                    seq,
-                    first_open,
-                    op,
-                } => self.on_client_request(ctx, from, seq, first_open, ClientOp::Lock(op)),
-                LockMsg::Reply { .. } | LockMsg::Write { .. } | LockMsg::WriteReply { .. } => {}
-            },
-            Msg::Ping(_) => {}
+        match RaftMsg::try_from(msg) {
+            Ok(m) => self.step(ctx, from, m),
+            Err(other) => self.on_client_message(ctx, from, other),
         }
         self.flush(ctx);
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, World>, timer: Timer) {
-        match timer {
-            Timer::Raft(RaftTimer::Election) => self.on_election_timer(ctx),
-            Timer::Raft(RaftTimer::Heartbeat) => self.on_heartbeat_timer(ctx),
-            Timer::Ping(_) | Timer::KvClient(_) | Timer::LockClient(_) => {}
+        match RaftTimer::try_from(timer) {
+            Ok(RaftTimer::Election) => self.on_election_timer(ctx),
+            Ok(RaftTimer::Heartbeat) => self.on_heartbeat_timer(ctx),
+            Err(_) => {}
         }
         self.flush(ctx);
     }

@@ -43,12 +43,15 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use sim_core::NodeId;
 use sim_core::chunked::ChunkedVec;
+use sim_core::{Invariant, NodeId};
 
 use crate::lock::witness::LockWitness;
 use crate::raft::log::{Command, Entry, RaftLog};
 use crate::raft::state_machine::KvState;
+use crate::raft::{
+    ELECTION_SAFETY, LEADER_APPEND_ONLY, LEADER_COMPLETENESS, LOG_MATCHING, STATE_MACHINE_SAFETY,
+};
 
 /// Breaches reported before the observer falls silent.
 pub const MAX_REPORTED: usize = 20;
@@ -93,8 +96,23 @@ pub struct RaftObserver {
     suppressed: usize,
 }
 
+/// A broken Raft safety property: which one, and what was seen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Breach {
+    /// The property.
+    pub invariant: Invariant,
+    /// What was seen (nodes, terms, indexes).
+    pub detail: String,
+}
+
+impl std::fmt::Display for Breach {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.invariant.title, self.detail)
+    }
+}
+
 /// The result of reporting a fact: `Err` describes the breach.
-pub type Check = Result<(), String>;
+pub type Check = Result<(), Breach>;
 
 impl RaftObserver {
     /// An observer for `cluster`, whose nodes are named by `names`, reporting committed lock
@@ -129,13 +147,13 @@ impl RaftObserver {
             .unwrap_or_else(|| format!("#{}", node.0))
     }
 
-    fn breach(&mut self, message: String) -> Check {
+    fn breach(&mut self, invariant: Invariant, detail: String) -> Check {
         if self.reported >= MAX_REPORTED {
             self.suppressed += 1;
             return Ok(());
         }
         self.reported += 1;
-        Err(message)
+        Err(Breach { invariant, detail })
     }
 
     /// `node` won the election of `term` holding `log`.
@@ -144,11 +162,11 @@ impl RaftObserver {
             && other != node
         {
             let msg = format!(
-                "Election Safety: {} and {} were both elected leader of term {term}",
+                "{} and {} were both elected leader of term {term}",
                 self.name(other),
                 self.name(node)
             );
-            return self.breach(msg);
+            return self.breach(ELECTION_SAFETY, msg);
         }
         self.leaders.insert(term, node);
         // The last index committed in an earlier term: the leader must hold it.
@@ -168,7 +186,7 @@ impl RaftObserver {
         };
         if !holds {
             let msg = format!(
-                "Leader Completeness: {} became leader of term {term} without the entry committed at index {index} (term {}, committed by {} in term {}); its log ends at index {} term {}",
+                "{} became leader of term {term} without the entry committed at index {index} (term {}, committed by {} in term {}); its log ends at index {} term {}",
                 self.name(node),
                 last.term,
                 self.name(last.node),
@@ -176,7 +194,7 @@ impl RaftObserver {
                 log.last_index(),
                 log.last_term()
             );
-            return self.breach(msg);
+            return self.breach(LEADER_COMPLETENESS, msg);
         }
         Ok(())
     }
@@ -187,19 +205,18 @@ impl RaftObserver {
         for e in entries {
             if e.term < prev_term {
                 let msg = format!(
-                    "Log Matching: {} appended index {} of term {} after an entry of term {prev_term}: terms in a log never decrease",
+                    "{} appended index {} of term {} after an entry of term {prev_term}: terms in a log never decrease",
                     self.name(node),
                     e.index,
                     e.term
                 );
-                return self.breach(msg);
+                return self.breach(LOG_MATCHING, msg);
             }
             let Some(slot) = usize::try_from(e.index).ok().and_then(|i| i.checked_sub(1)) else {
-                return self.breach(format!(
-                    "Log Matching: {} appended an entry at index {}",
-                    self.name(node),
-                    e.index
-                ));
+                return self.breach(
+                    LOG_MATCHING,
+                    format!("{} appended an entry at index {}", self.name(node), e.index),
+                );
             };
             while self.appended.len() <= slot {
                 self.appended.push(None);
@@ -230,7 +247,7 @@ impl RaftObserver {
                 {
                     let msg = if same_command {
                         format!(
-                            "Log Matching: {} holds index {} term {} after an entry of term {prev_term}, where {} has term {}",
+                            "{} holds index {} term {} after an entry of term {prev_term}, where {} has term {}",
                             self.name(node),
                             e.index,
                             e.term,
@@ -239,7 +256,7 @@ impl RaftObserver {
                         )
                     } else {
                         format!(
-                            "Log Matching: {} and {} hold different entries at index {} term {} ({:?})",
+                            "{} and {} hold different entries at index {} term {} ({:?})",
                             self.name(seen_node),
                             self.name(node),
                             e.index,
@@ -247,7 +264,7 @@ impl RaftObserver {
                             e.command
                         )
                     };
-                    return self.breach(msg);
+                    return self.breach(LOG_MATCHING, msg);
                 }
             }
             prev_term = e.term;
@@ -262,20 +279,20 @@ impl RaftObserver {
         };
         if self.leaders.get(&term) == Some(&node) {
             let msg = format!(
-                "Leader Append-Only: {} removed its entries from index {from} on while leader of term {term}",
+                "{} removed its entries from index {from} on while leader of term {term}",
                 self.name(node)
             );
-            return self.breach(msg);
+            return self.breach(LEADER_APPEND_ONLY, msg);
         }
         for &(index, t) in removed {
             match self.committed.get((index as usize).wrapping_sub(1)) {
                 Some(c) if c.term == t => {
                     let msg = format!(
-                        "State Machine Safety: {} removed index {index} term {t}, committed by {}",
+                        "{} removed index {index} term {t}, committed by {}",
                         self.name(node),
                         self.name(c.node)
                     );
-                    return self.breach(msg);
+                    return self.breach(STATE_MACHINE_SAFETY, msg);
                 }
                 Some(_) => {}
                 None => break,
@@ -328,22 +345,22 @@ impl RaftObserver {
         match self.committed.get((index as usize).wrapping_sub(1)) {
             Some(c) if c.term != term => {
                 let msg = format!(
-                    "State Machine Safety: {} installed a snapshot ending at index {index} term {term}, but {} committed term {} there",
+                    "{} installed a snapshot ending at index {index} term {term}, but {} committed term {} there",
                     self.name(node),
                     self.name(c.node),
                     c.term
                 );
-                self.breach(msg)
+                self.breach(STATE_MACHINE_SAFETY, msg)
             }
             Some(_) => Ok(()),
             None if index == 0 => Ok(()),
             None => {
                 let msg = format!(
-                    "State Machine Safety: {} installed a snapshot ending at index {index}, past every commit reported (up to {})",
+                    "{} installed a snapshot ending at index {index}, past every commit reported (up to {})",
                     self.name(node),
                     self.committed.len()
                 );
-                self.breach(msg)
+                self.breach(STATE_MACHINE_SAFETY, msg)
             }
         }
     }
@@ -359,7 +376,7 @@ impl RaftObserver {
             if c.term != term || c.command != entry.command {
                 let (c_node, c_term) = (c.node, c.term);
                 let msg = format!(
-                    "State Machine Safety: {} {verb} index {index} term {term}, but {} committed index {index} term {}{}",
+                    "{} {verb} index {index} term {term}, but {} committed index {index} term {}{}",
                     self.name(node),
                     self.name(c_node),
                     c_term,
@@ -369,7 +386,7 @@ impl RaftObserver {
                         ""
                     }
                 );
-                return self.breach(msg);
+                return self.breach(STATE_MACHINE_SAFETY, msg);
             }
             return Ok(());
         }
@@ -383,11 +400,11 @@ impl RaftObserver {
             return Ok(());
         }
         let msg = format!(
-            "State Machine Safety: {} {verb} index {index} before index {} was known committed",
+            "{} {verb} index {index} before index {} was known committed",
             self.name(node),
             len + 1
         );
-        self.breach(msg)
+        self.breach(STATE_MACHINE_SAFETY, msg)
     }
 }
 
@@ -425,7 +442,10 @@ mod tests {
             Ok(()),
             "same node again"
         );
-        let err = o.became_leader(NodeId(1), 2, &log).expect_err("breach");
+        let err = o
+            .became_leader(NodeId(1), 2, &log)
+            .expect_err("breach")
+            .to_string();
         assert_eq!(
             err,
             "Election Safety: kv1 and kv2 were both elected leader of term 2"
@@ -438,9 +458,15 @@ mod tests {
         assert_eq!(o.appended(NodeId(0), 0, &[e(1, 1), e(1, 2)]), Ok(()));
         assert_eq!(o.appended(NodeId(1), 0, &[e(1, 1)]), Ok(()));
         // kv3 claims (2, term 1) follows an entry of term 0.
-        let err = o.appended(NodeId(2), 0, &[e(1, 2)]).expect_err("breach");
+        let err = o
+            .appended(NodeId(2), 0, &[e(1, 2)])
+            .expect_err("breach")
+            .to_string();
         assert!(err.starts_with("Log Matching: kv3 holds index 2 term 1 after an entry of term 0, where kv1 has term 1"), "{err}");
-        let err = o.appended(NodeId(2), 3, &[e(2, 4)]).expect_err("breach");
+        let err = o
+            .appended(NodeId(2), 3, &[e(2, 4)])
+            .expect_err("breach")
+            .to_string();
         assert!(err.contains("terms in a log never decrease"), "{err}");
     }
 
@@ -452,7 +478,10 @@ mod tests {
         log.append(e(1, 1), &mut storage);
         assert_eq!(o.committed(NodeId(0), 1, &e(1, 1)), Ok(()));
         assert_eq!(o.committed(NodeId(0), 1, &e(1, 2)), Ok(()));
-        let err = o.became_leader(NodeId(1), 3, &log).expect_err("breach");
+        let err = o
+            .became_leader(NodeId(1), 3, &log)
+            .expect_err("breach")
+            .to_string();
         assert!(
             err.starts_with(
                 "Leader Completeness: kv2 became leader of term 3 without the entry committed at index 2"
@@ -475,7 +504,8 @@ mod tests {
         // A leader of a later term must hold it.
         let err = o
             .became_leader(NodeId(2), 3, &RaftLog::default())
-            .expect_err("breach");
+            .expect_err("breach")
+            .to_string();
         assert!(
             err.starts_with("Leader Completeness: kv3 became leader of term 3 without the entry committed at index 1 (term 2, committed by kv2 in term 2)"),
             "{err}"
@@ -501,11 +531,13 @@ mod tests {
         assert_eq!(o.became_leader(NodeId(2), 2, &log), Ok(()));
         let err = o
             .became_leader(NodeId(0), 4, &RaftLog::default())
-            .expect_err("term 4 needs index 2, and index 1 under it");
+            .expect_err("term 4 needs index 2, and index 1 under it")
+            .to_string();
         assert!(err.contains("committed at index 2"), "{err}");
         let err = o
             .became_leader(NodeId(1), 5, &log)
-            .expect_err("term 5 needs index 2");
+            .expect_err("term 5 needs index 2")
+            .to_string();
         assert!(err.contains("committed at index 2"), "{err}");
     }
 
@@ -514,7 +546,10 @@ mod tests {
         let mut o = observer();
         assert_eq!(o.committed(NodeId(0), 2, &e(2, 1)), Ok(()));
         assert_eq!(o.applied(NodeId(1), 2, &e(2, 1)), Ok(()));
-        let err = o.applied(NodeId(2), 3, &e(3, 1)).expect_err("breach");
+        let err = o
+            .applied(NodeId(2), 3, &e(3, 1))
+            .expect_err("breach")
+            .to_string();
         assert_eq!(
             err,
             "State Machine Safety: kv3 applied index 1 term 3, but kv1 committed index 1 term 2"
@@ -536,7 +571,10 @@ mod tests {
         let mut o = observer();
         o.became_leader(NodeId(0), 5, &RaftLog::default())
             .expect("first leader");
-        let err = o.truncated(NodeId(0), 5, &[(9, 5)]).expect_err("breach");
+        let err = o
+            .truncated(NodeId(0), 5, &[(9, 5)])
+            .expect_err("breach")
+            .to_string();
         assert!(err.starts_with("Leader Append-Only: kv1"), "{err}");
         assert_eq!(
             o.truncated(NodeId(1), 5, &[(9, 4)]),

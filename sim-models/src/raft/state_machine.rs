@@ -14,8 +14,8 @@ use std::collections::{BTreeMap, VecDeque};
 
 use sim_core::NodeId;
 
-use crate::kv_client::{KvOp, KvResult};
-use crate::lock::LockResult;
+use crate::protocols::kv::{KvOp, KvResult};
+use crate::protocols::lock::LockResult;
 use crate::raft::locks::LockTable;
 use crate::raft::log::{ClientCommand, ClientOp};
 
@@ -192,7 +192,7 @@ pub struct Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lock::LockOp;
+    use crate::protocols::lock::LockOp;
     use sim_core::Duration;
 
     const CLIENT: NodeId = NodeId(7);

@@ -7,9 +7,9 @@ use std::path::Path;
 use sim_core::{FaultAction, NodeId, NodeStatus, OpCall, OpPhase, SimTime, Simulation};
 
 use super::CommitRule;
-use super::log::{ClientOp, Command, Entry, RaftLog};
+use super::log::{ClientOp, Command, Entry, Meta, RaftLog};
 use super::node::{CommitDecision, commit_decision};
-use crate::kv_client::KvOp;
+use crate::protocols::kv::KvOp;
 use crate::scenario::{Overrides, Scenario};
 use crate::world::{Durable, World};
 
@@ -272,7 +272,7 @@ fn a_restarted_server_recovers_term_vote_and_log_from_storage() {
     let (term, voted, last) = {
         let st = s.storage(f).expect("storage");
         let meta = match st.get("meta") {
-            Some(Durable::RaftMeta { term, voted_for }) => (*term, *voted_for),
+            Some(Durable::RaftMeta(Meta { term, voted_for })) => (*term, *voted_for),
             other => panic!("meta holds {other:?}"),
         };
         let last = RaftLog::recover(st, 0, 0).expect("contiguous").last_index();
@@ -431,14 +431,13 @@ fn figure8_the_broken_commit_rule_is_caught_by_the_observer() {
     let v = s.violations();
     // X wins without the (wrongly) committed entry, then overwrites it on D and E.
     assert!(
-        v[0].detail.starts_with("Leader Completeness")
+        v[0].invariant == super::LEADER_COMPLETENESS
             && v[0].detail.contains(&format!("index {contested}")),
         "{v:?}"
     );
     assert!(
-        v.iter()
-            .any(|v| v.detail.starts_with("State Machine Safety")
-                && v.detail.contains(&format!("removed index {contested}"))),
+        v.iter().any(|v| v.invariant == super::STATE_MACHINE_SAFETY
+            && v.detail.contains(&format!("removed index {contested}"))),
         "{v:?}"
     );
 }
@@ -622,14 +621,14 @@ fn the_figure8_scenario_shows_the_bug_with_the_broken_rule() {
     let s = figure8_scenario("any-term");
     let v = s.violations();
     assert!(
-        v.first().is_some_and(|v| v.detail.starts_with(
+        v.first().is_some_and(|v| v.text().starts_with(
             "Leader Completeness: kv5 became leader of term 10 without the entry committed at index 104"
         )),
         "{v:?}"
     );
     assert!(
         v.iter().any(|v| v
-            .detail
+            .text()
             .starts_with("State Machine Safety: kv2 removed index 104 term 1")),
         "{v:?}"
     );

@@ -36,8 +36,8 @@ pub const MAX_NODES: u64 = 10_000;
 pub struct Cluster {
     /// The cluster's name; its nodes are named `NAME1`, `NAME2`, ….
     pub name: String,
-    /// The registered model name.
-    pub model: &'static str,
+    /// The registered model.
+    pub spec: &'static model::ModelSpec,
     /// How many nodes.
     pub nodes: u32,
     /// Zones assigned to nodes round-robin (default: one zone named `default`).
@@ -852,7 +852,7 @@ impl Scenario {
             .map(|c| {
                 let mut t = toml::Table::new();
                 t.insert("name".into(), c.name.clone().into());
-                t.insert("model".into(), c.model.into());
+                t.insert("model".into(), c.spec.name.into());
                 t.insert("nodes".into(), i64::from(c.nodes).into());
                 t.insert(
                     "zones".into(),
@@ -1007,7 +1007,7 @@ fn parse_cluster(
     })?;
     Ok(Cluster {
         name: name.into_inner(),
-        model: spec.name,
+        spec,
         nodes: *nodes.get_ref() as u32,
         zones,
         config,
