@@ -34,6 +34,7 @@
 //! [`crate::cluster_client`]), `held_back` (arrivals failed at once by the breaker).
 
 use std::collections::BTreeMap;
+use std::num::NonZeroU64;
 
 use serde::{Deserialize, Serialize};
 use sim_core::{
@@ -41,7 +42,9 @@ use sim_core::{
 };
 
 use crate::cluster_client::{ClientsServed, ClusterClient, OpenRequest, Request};
+use crate::config::{ClusterRef, NonZeroDuration, Probability, Reference};
 use crate::model::{ConfigProblem, Model, NodeEnv, table_of};
+use crate::protocols;
 use crate::protocols::kv::{KvMsg, KvOp, KvOutcome, KvResult};
 use crate::world::{Msg, Timer, World};
 
@@ -80,20 +83,22 @@ impl Labeled for KvClientTimer {
     }
 }
 
-fn default_keys() -> u64 {
-    5
+fn default_keys() -> NonZeroU64 {
+    NonZeroU64::new(5).unwrap_or(NonZeroU64::MIN)
 }
-fn default_read_fraction() -> f64 {
-    0.5
+fn default_read_fraction() -> Probability {
+    Probability::new(0.5).unwrap_or_default()
 }
-fn default_cas_fraction() -> f64 {
-    0.1
+fn default_cas_fraction() -> Probability {
+    Probability::new(0.1).unwrap_or_default()
 }
-fn default_timeout() -> Duration {
-    Duration::from_secs(1)
+fn default_timeout() -> NonZeroDuration {
+    const ONE_SECOND: NonZeroDuration = NonZeroDuration::from_millis(1000);
+    ONE_SECOND
 }
-fn default_retry_every() -> Duration {
-    Duration::from_millis(100)
+fn default_retry_every() -> NonZeroDuration {
+    const HUNDRED_MS: NonZeroDuration = NonZeroDuration::from_millis(100);
+    HUNDRED_MS
 }
 
 /// The think time when neither `rate` nor `think` is given.
@@ -103,17 +108,17 @@ pub const DEFAULT_THINK: Duration = Duration::from_millis(10);
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KvClientConfig {
-    /// The key-value cluster to use (required).
-    pub target: String,
+    /// The key-value cluster to use (required; it must serve the `kv` family).
+    pub target: ClusterRef,
     /// How many keys (`0..keys`; default 5). Fewer keys, more contention.
     #[serde(default = "default_keys")]
-    pub keys: u64,
+    pub keys: NonZeroU64,
     /// Share of operations that are reads (default 0.5).
     #[serde(default = "default_read_fraction")]
-    pub read_fraction: f64,
+    pub read_fraction: Probability,
     /// Share that are compare-and-sets (default 0.1); the rest are writes.
     #[serde(default = "default_cas_fraction")]
-    pub cas_fraction: f64,
+    pub cas_fraction: Probability,
     /// Open loop: operations per second, arriving as a Poisson process. Not with `think`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<f64>,
@@ -123,10 +128,10 @@ pub struct KvClientConfig {
     pub think: Option<DurationDist>,
     /// Give up on an operation after this long and record it as `info` (default `1s`).
     #[serde(default = "default_timeout")]
-    pub timeout: Duration,
+    pub timeout: NonZeroDuration,
     /// Resend an unanswered request to the next server after this long (default `100ms`).
     #[serde(default = "default_retry_every")]
-    pub retry_every: Duration,
+    pub retry_every: NonZeroDuration,
     /// Open loop: after a timeout, fail new arrivals at once until an operation succeeds,
     /// keeping one probe open (default true). Ignored in closed loop.
     #[serde(default = "default_breaker")]
@@ -145,37 +150,21 @@ impl Model for KvClientConfig {
         table_of(self)
     }
 
-    fn check(&self, clusters: &BTreeMap<String, Vec<NodeId>>) -> Result<(), ConfigProblem> {
-        let problem = |key: &'static str, message: String| Err(ConfigProblem { key, message });
-        if !clusters.contains_key(&self.target) {
-            let known: Vec<&str> = clusters.keys().map(String::as_str).collect();
-            return problem(
-                "target",
-                format!(
-                    "unknown cluster \"{}\": expected one of {}",
-                    self.target,
-                    known.join(", ")
-                ),
-            );
-        }
-        if self.keys == 0 {
-            return problem("keys", "keys must be at least 1".into());
-        }
-        for (key, v) in [
-            ("read_fraction", self.read_fraction),
-            ("cas_fraction", self.cas_fraction),
-        ] {
-            if !(0.0..=1.0).contains(&v) {
-                return problem(key, format!("{key} must be between 0 and 1, got {v}"));
-            }
-        }
-        if self.read_fraction + self.cas_fraction > 1.0 {
+    fn references(&self) -> Vec<Reference> {
+        vec![Reference::new(
+            "target",
+            &self.target,
+            protocols::kv::FAMILY,
+        )]
+    }
+
+    fn check(&self, _: &BTreeMap<String, Vec<NodeId>>) -> Result<(), ConfigProblem> {
+        let problem = |key: &str, message: String| Err(ConfigProblem::at(key, message));
+        let mix = self.read_fraction.get() + self.cas_fraction.get();
+        if mix > 1.0 {
             return problem(
                 "cas_fraction",
-                format!(
-                    "read_fraction + cas_fraction must be at most 1, got {}",
-                    self.read_fraction + self.cas_fraction
-                ),
+                format!("read_fraction + cas_fraction must be at most 1, got {mix}"),
             );
         }
         match (self.rate, &self.think) {
@@ -197,12 +186,6 @@ impl Model for KvClientConfig {
                 return problem("think", format!("think {t} must have a finite mean"));
             }
             _ => {}
-        }
-        if self.timeout == Duration::ZERO {
-            return problem("timeout", "timeout must be longer than 0".into());
-        }
-        if self.retry_every == Duration::ZERO {
-            return problem("retry_every", "retry_every must be longer than 0".into());
         }
         Ok(())
     }
@@ -229,9 +212,9 @@ impl Model for KvClientConfig {
             };
             out.push(table_of(&halved));
         }
-        if self.keys > 1 {
+        if self.keys.get() > 1 {
             let one_key = KvClientConfig {
-                keys: 1,
+                keys: NonZeroU64::MIN,
                 ..self.clone()
             };
             out.push(table_of(&one_key));
@@ -241,7 +224,11 @@ impl Model for KvClientConfig {
 
     fn factory(&self, env: &NodeEnv<'_>) -> NodeFactory<World> {
         let config = self.clone();
-        let servers = env.clusters.get(&self.target).cloned().unwrap_or_default();
+        let servers = env
+            .clusters
+            .get(self.target.name())
+            .cloned()
+            .unwrap_or_default();
         let first = env.index;
         Box::new(move || Box::new(KvClient::new(config.clone(), servers.clone(), first)))
     }
@@ -266,8 +253,8 @@ impl KvClient {
         let requests = ClusterClient::new(
             servers,
             index,
-            config.retry_every,
-            config.timeout,
+            config.retry_every.get(),
+            config.timeout.get(),
             KvClientTimer::Deadline.into(),
         );
         KvClient {
@@ -296,12 +283,16 @@ impl KvClient {
     }
 
     fn choose_op(&mut self, ctx: &mut Ctx<'_, World>, seq: u64) -> KvOp {
-        let key = ctx.rng().below(self.config.keys);
+        let key = ctx.rng().below(self.config.keys.get());
         let u = ctx.rng().unit_f64();
         let value = (i64::from(ctx.id().0) + 1) * 1_000_000_000 + seq as i64;
-        if u < self.config.read_fraction {
+        let (reads, cas) = (
+            self.config.read_fraction.get(),
+            self.config.cas_fraction.get(),
+        );
+        if u < reads {
             KvOp::Read { key }
-        } else if u < self.config.read_fraction + self.config.cas_fraction {
+        } else if u < reads + cas {
             match self.seen.get(&key) {
                 Some(&expected) => KvOp::Cas {
                     key,

@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use sim_core::{Invariant, NodeFactory, NodeId, SimTime, Simulation};
 
 use crate::bugs::{BugSpec, Bugs};
+use crate::config::Reference;
 use crate::ping;
 use crate::protocols::{self, Family};
 use crate::world::World;
@@ -99,18 +100,40 @@ pub struct Verdict {
 /// A problem a model finds with its configuration in context, tied to one of its keys.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigProblem {
-    /// The key of the model's table the problem is about.
-    pub key: &'static str,
+    /// Where in the model's table the problem is: a key path such as `keys`, `stores[1]` or
+    /// `routes[2].upstream` (the error points at that value).
+    pub key: String,
     /// What is wrong and what was expected.
     pub message: String,
+}
+
+impl ConfigProblem {
+    /// A problem at the key path `key`.
+    pub fn at(key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigProblem {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
 }
 
 /// A parsed model configuration: what a cluster runs.
 pub trait Model: Debug {
     /// The effective configuration with every default filled in (for `--print-config`).
     fn to_table(&self) -> toml::Table;
-    /// Checks references to other clusters (e.g. a client's target).
-    fn check(&self, clusters: &BTreeMap<String, Vec<NodeId>>) -> Result<(), ConfigProblem>;
+    /// The clusters this configuration refers to (a client's `target`), each with the family
+    /// it must serve; the scenario checks that each exists and serves it, with the error at
+    /// the key. None by default.
+    fn references(&self) -> Vec<Reference> {
+        Vec::new()
+    }
+    /// Checks what the values' own types cannot: combinations of keys, and facts about the
+    /// other clusters (`clusters` maps every cluster's name to its nodes). References are
+    /// checked before this is called. Fine by default.
+    fn check(&self, clusters: &BTreeMap<String, Vec<NodeId>>) -> Result<(), ConfigProblem> {
+        let _ = clusters;
+        Ok(())
+    }
     /// Whether this model's nodes are clients (they record operations; nemesis skips them).
     fn is_client(&self) -> bool {
         false

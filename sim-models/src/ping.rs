@@ -13,6 +13,7 @@
 //! Simplifications: no retries; a pong that arrives after its timeout counts as `late`.
 
 use std::collections::BTreeMap;
+use std::num::NonZeroU64;
 
 use serde::{Deserialize, Serialize};
 use sim_core::{
@@ -20,7 +21,9 @@ use sim_core::{
     OpPhase, TimerId,
 };
 
+use crate::config::{ClusterRef, NonZeroDuration, Reference};
 use crate::model::{ConfigProblem, Model, NodeEnv, table_of};
+use crate::protocols;
 use crate::protocols::ping::PingMsg;
 use crate::world::{Msg, Timer, World, stored};
 
@@ -45,8 +48,8 @@ impl Labeled for PingTimer {
     }
 }
 
-fn default_sync_every() -> u64 {
-    1
+fn default_sync_every() -> NonZeroU64 {
+    NonZeroU64::MIN
 }
 
 /// Configuration of an `echo` cluster.
@@ -55,7 +58,7 @@ fn default_sync_every() -> u64 {
 pub struct EchoConfig {
     /// Sync the durable ping count every this many pings (default 1: every ping).
     #[serde(default = "default_sync_every")]
-    pub sync_every: u64,
+    pub sync_every: NonZeroU64,
 }
 
 impl Model for EchoConfig {
@@ -63,18 +66,8 @@ impl Model for EchoConfig {
         table_of(self)
     }
 
-    fn check(&self, _: &BTreeMap<String, Vec<NodeId>>) -> Result<(), ConfigProblem> {
-        if self.sync_every == 0 {
-            return Err(ConfigProblem {
-                key: "sync_every",
-                message: "sync_every must be at least 1".into(),
-            });
-        }
-        Ok(())
-    }
-
     fn factory(&self, _: &NodeEnv<'_>) -> NodeFactory<World> {
-        let sync_every = self.sync_every;
+        let sync_every = self.sync_every.get();
         Box::new(move || {
             Box::new(Echo {
                 served: 0,
@@ -132,22 +125,23 @@ fn default_interval() -> DurationDist {
     DurationDist::constant(Duration::from_millis(100))
 }
 
-fn default_timeout() -> Duration {
-    Duration::from_secs(1)
+fn default_timeout() -> NonZeroDuration {
+    const ONE_SECOND: NonZeroDuration = NonZeroDuration::from_millis(1000);
+    ONE_SECOND
 }
 
 /// Configuration of a `pinger` cluster.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PingerConfig {
-    /// The cluster to ping (required).
-    pub target: String,
+    /// The cluster to ping (required; it must serve the `ping` family).
+    pub target: ClusterRef,
     /// Wait between pings (default `100ms`).
     #[serde(default = "default_interval")]
     pub interval: DurationDist,
     /// How long to wait for a pong before recording the ping as `info` (default `1s`).
     #[serde(default = "default_timeout")]
-    pub timeout: Duration,
+    pub timeout: NonZeroDuration,
     /// How to choose the server for each ping (default `round-robin`).
     #[serde(default)]
     pub pick: Pick,
@@ -158,29 +152,20 @@ impl Model for PingerConfig {
         table_of(self)
     }
 
-    fn check(&self, clusters: &BTreeMap<String, Vec<NodeId>>) -> Result<(), ConfigProblem> {
-        if !clusters.contains_key(&self.target) {
-            let known: Vec<&str> = clusters.keys().map(String::as_str).collect();
-            return Err(ConfigProblem {
-                key: "target",
-                message: format!(
-                    "unknown cluster \"{}\": expected one of {}",
-                    self.target,
-                    known.join(", ")
-                ),
-            });
-        }
+    fn references(&self) -> Vec<Reference> {
+        vec![Reference::new(
+            "target",
+            &self.target,
+            protocols::ping::FAMILY,
+        )]
+    }
+
+    fn check(&self, _: &BTreeMap<String, Vec<NodeId>>) -> Result<(), ConfigProblem> {
         if self.interval.mean().is_none_or(|m| m == Duration::ZERO) {
-            return Err(ConfigProblem {
-                key: "interval",
-                message: format!("interval {} must have a mean above 0", self.interval),
-            });
-        }
-        if self.timeout == Duration::ZERO {
-            return Err(ConfigProblem {
-                key: "timeout",
-                message: "timeout must be longer than 0".into(),
-            });
+            return Err(ConfigProblem::at(
+                "interval",
+                format!("interval {} must have a mean above 0", self.interval),
+            ));
         }
         Ok(())
     }
@@ -191,7 +176,11 @@ impl Model for PingerConfig {
 
     fn factory(&self, env: &NodeEnv<'_>) -> NodeFactory<World> {
         let config = self.clone();
-        let servers = env.clusters.get(&self.target).cloned().unwrap_or_default();
+        let servers = env
+            .clusters
+            .get(self.target.name())
+            .cloned()
+            .unwrap_or_default();
         let first = env.index;
         Box::new(move || {
             Box::new(Pinger {
@@ -246,7 +235,7 @@ impl Pinger {
             name: "ping",
             key: u64::from(server.0),
         });
-        let timeout = ctx.set_timer(self.config.timeout, PingTimer::Timeout { seq }.into());
+        let timeout = ctx.set_timer(self.config.timeout.get(), PingTimer::Timeout { seq }.into());
         let sent = ctx.now();
         self.pending.insert(seq, Pending { op, sent, timeout });
         ctx.send(server, PingMsg::Ping { seq }.into());

@@ -270,3 +270,39 @@ fn every_catalog_bug_has_a_scenario_here() {
         );
     }
 }
+
+#[test]
+fn violations_are_counted_per_named_invariant() {
+    // The catalog's vote bug breaks Election Safety on some seed of its scenario; the metric
+    // table counts violations under the invariant's name, and declares every invariant of the
+    // run's models at zero so that `[expect]` can pin one by name.
+    let scenario = Scenario::load(&path("raft-vote-not-persisted.toml")).expect("loads");
+    let failing = (0..60)
+        .map(|seed| {
+            let overrides = sim_models::Overrides {
+                seed: Some(seed),
+                ..Default::default()
+            };
+            sim_models::run(&scenario, &overrides).expect("builds").1
+        })
+        .find(|s| !s.violations.is_empty())
+        .expect("some seed of 0..60 breaks Election Safety");
+    let m = &failing.metrics;
+    let named: f64 = m
+        .iter()
+        .filter(|(k, _)| k.starts_with("violations."))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(named, m["violations"], "{m:?}");
+    assert!(m["violations.raft.election-safety"] >= 1.0, "{m:?}");
+    assert_eq!(m["violations.raft.log-matching"], 0.0);
+    assert_eq!(m["violations.engine.send-to-known-node"], 0.0);
+    assert!(
+        failing
+            .violations
+            .iter()
+            .all(|v| v.invariant.name.starts_with("raft.")),
+        "{:?}",
+        failing.violations
+    );
+}

@@ -445,7 +445,7 @@ fn zero_lease_ttl() {
         &lock_with("ttl = \"0s\""),
         20,
         "cluster[2].ttl",
-        "ttl must be longer than 0",
+        "expected a duration longer than 0, got 0s",
     );
 }
 
@@ -465,8 +465,8 @@ fn unknown_store_cluster() {
     fails(
         &text,
         19,
-        "cluster[2].stores",
-        "unknown store cluster \"nas\": expected one of c, kv, store",
+        "cluster[2].stores[1]",
+        "unknown cluster \"nas\": expected one of kv, store, c (clusters that do: store)",
     );
 }
 
@@ -476,8 +476,35 @@ fn the_lock_service_is_not_a_store() {
     fails(
         &text,
         19,
-        "cluster[2].stores",
-        "\"kv\" is the lock service (target), not a store",
+        "cluster[2].stores[0]",
+        "cluster \"kv\" runs model \"raft-kv\", which serves kv and lock; a lock-client's stores[0] must serve store (clusters that do: store)",
+    );
+}
+
+#[test]
+fn a_kv_client_aimed_at_an_echo_cluster_names_what_the_cluster_serves() {
+    // The target exists but speaks another protocol: the error is at the key and says what
+    // the cluster serves, what was needed, and which clusters would do.
+    let text = GOOD.replace(
+        "model = \"pinger\"\nnodes = 2\ntarget = \"srv\"\ntimeout = \"1s\"",
+        "model = \"kv-client\"\nnodes = 2\ntarget = \"srv\"\ntimeout = \"1s\"",
+    );
+    fails(
+        &text,
+        18,
+        "cluster[1].target",
+        "cluster \"srv\" runs model \"echo\", which serves ping; a kv-client's target must serve kv (no cluster of this scenario serves kv)",
+    );
+}
+
+#[test]
+fn a_pinger_aimed_at_a_client_cluster_is_refused() {
+    let text = format!("{GOOD}\n[[cluster]]\nname = \"p\"\nmodel = \"pinger\"\ntarget = \"c\"\n");
+    fails(
+        &text,
+        32,
+        "cluster[2].target",
+        "cluster \"c\" runs model \"pinger\", which serves nothing; a pinger's target must serve ping (clusters that do: srv)",
     );
 }
 

@@ -55,7 +55,9 @@ use sim_core::{
 
 use crate::bugs::BugSpec;
 use crate::cluster_client::{ClientsServed, ClusterClient, OpenRequest, Request};
+use crate::config::{ClusterRef, NonZeroDuration, Reference};
 use crate::model::{ConfigProblem, Model, NodeEnv, table_of};
+use crate::protocols;
 use crate::protocols::lock::{LockMsg, LockOp, LockOutcome, LockResult};
 use crate::protocols::store::{StoreMsg, WriteOutcome};
 use crate::world::{Msg, Timer, World, stored};
@@ -81,11 +83,13 @@ pub const INCARNATION_KEY: &str = "incarnation";
 fn default_lock() -> String {
     "lock".to_owned()
 }
-fn default_ttl() -> Duration {
-    Duration::from_secs(2)
+fn default_ttl() -> NonZeroDuration {
+    const DEFAULT: NonZeroDuration = NonZeroDuration::from_millis(2000);
+    DEFAULT
 }
-fn default_hold() -> Duration {
-    Duration::from_secs(5)
+fn default_hold() -> NonZeroDuration {
+    const DEFAULT: NonZeroDuration = NonZeroDuration::from_millis(5000);
+    DEFAULT
 }
 fn default_work() -> Duration {
     Duration::from_millis(100)
@@ -93,33 +97,36 @@ fn default_work() -> Duration {
 fn default_idle() -> Duration {
     Duration::from_secs(1)
 }
-fn default_retry_every() -> Duration {
-    Duration::from_millis(100)
+fn default_retry_every() -> NonZeroDuration {
+    const DEFAULT: NonZeroDuration = NonZeroDuration::from_millis(100);
+    DEFAULT
 }
-fn default_timeout() -> Duration {
-    Duration::from_secs(1)
+fn default_timeout() -> NonZeroDuration {
+    const DEFAULT: NonZeroDuration = NonZeroDuration::from_millis(1000);
+    DEFAULT
 }
 
 /// Configuration of a `lock-client` cluster.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LockClientConfig {
-    /// The lock service: a `raft-kv` cluster (required).
-    pub target: String,
-    /// The `fenced-store` clusters written in the critical section (required, at least one).
-    pub stores: Vec<String>,
+    /// The lock service: a cluster serving the `lock` family, such as `raft-kv` (required).
+    pub target: ClusterRef,
+    /// The clusters written in the critical section: each must serve the `store` family, as
+    /// `fenced-store` does (required, at least one).
+    pub stores: Vec<ClusterRef>,
     /// The lock's name (default `"lock"`).
     #[serde(default = "default_lock")]
     pub lock: String,
     /// The lease's time to live (default `2s`).
     #[serde(default = "default_ttl")]
-    pub ttl: Duration,
+    pub ttl: NonZeroDuration,
     /// How often to renew the lease (default a third of `ttl`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keepalive_every: Option<Duration>,
     /// How long to keep the lock once granted (default `5s`).
     #[serde(default = "default_hold")]
-    pub hold: Duration,
+    pub hold: NonZeroDuration,
     /// The gap between checking the lease and writing (default `100ms`).
     #[serde(default = "default_work")]
     pub work: Duration,
@@ -129,10 +136,10 @@ pub struct LockClientConfig {
     /// Resend an unanswered request to the next server, and try a busy lock again, after this
     /// long (default `100ms`).
     #[serde(default = "default_retry_every")]
-    pub retry_every: Duration,
+    pub retry_every: NonZeroDuration,
     /// Give up on a request or write after this long and record it as `info` (default `1s`).
     #[serde(default = "default_timeout")]
-    pub timeout: Duration,
+    pub timeout: NonZeroDuration,
     /// The clients of the cluster start one after another: the n-th (from 0) opens its
     /// session n × `stagger` into the run (default `0s`: all at once).
     #[serde(default)]
@@ -143,7 +150,7 @@ impl LockClientConfig {
     /// The keep-alive period in effect.
     pub fn keepalive(&self) -> Duration {
         self.keepalive_every
-            .unwrap_or(Duration::from_nanos(self.ttl.as_nanos() / 3))
+            .unwrap_or(Duration::from_nanos(self.ttl.get().as_nanos() / 3))
     }
 }
 
@@ -152,53 +159,35 @@ impl Model for LockClientConfig {
         table_of(self)
     }
 
-    fn check(&self, clusters: &BTreeMap<String, Vec<NodeId>>) -> Result<(), ConfigProblem> {
-        let problem = |key: &'static str, message: String| Err(ConfigProblem { key, message });
-        let known = || {
-            clusters
-                .keys()
-                .map(String::as_str)
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        if !clusters.contains_key(&self.target) {
-            return problem(
-                "target",
-                format!(
-                    "unknown cluster \"{}\": expected one of {}",
-                    self.target,
-                    known()
-                ),
-            );
+    fn references(&self) -> Vec<Reference> {
+        let mut refs = vec![Reference::new(
+            "target",
+            &self.target,
+            protocols::lock::FAMILY,
+        )];
+        for (i, store) in self.stores.iter().enumerate() {
+            refs.push(Reference::new(
+                format!("stores[{i}]"),
+                store,
+                protocols::store::FAMILY,
+            ));
         }
+        refs
+    }
+
+    fn check(&self, _: &BTreeMap<String, Vec<NodeId>>) -> Result<(), ConfigProblem> {
+        let problem = |key: &str, message: String| Err(ConfigProblem::at(key, message));
         if self.stores.is_empty() {
             return problem(
                 "stores",
-                "stores must name at least one fenced-store cluster".into(),
+                "stores must name at least one cluster that serves the store family, such as a fenced-store".into(),
             );
-        }
-        for s in &self.stores {
-            if !clusters.contains_key(s) {
-                return problem(
-                    "stores",
-                    format!("unknown store cluster \"{s}\": expected one of {}", known()),
-                );
-            }
-            if *s == self.target {
-                return problem(
-                    "stores",
-                    format!("\"{s}\" is the lock service (target), not a store"),
-                );
-            }
         }
         if self.lock.is_empty() {
             return problem("lock", "lock must be a non-empty name".into());
         }
-        if self.ttl == Duration::ZERO {
-            return problem("ttl", "ttl must be longer than 0".into());
-        }
         let keepalive = self.keepalive();
-        if keepalive == Duration::ZERO || keepalive >= self.ttl {
+        if keepalive == Duration::ZERO || keepalive >= self.ttl.get() {
             return problem(
                 "keepalive_every",
                 format!(
@@ -206,15 +195,6 @@ impl Model for LockClientConfig {
                     self.ttl
                 ),
             );
-        }
-        for (key, d) in [
-            ("hold", self.hold),
-            ("retry_every", self.retry_every),
-            ("timeout", self.timeout),
-        ] {
-            if d == Duration::ZERO {
-                return problem(key, format!("{key} must be longer than 0"));
-            }
         }
         Ok(())
     }
@@ -235,11 +215,15 @@ impl Model for LockClientConfig {
 
     fn factory(&self, env: &NodeEnv<'_>) -> NodeFactory<World> {
         let config = self.clone();
-        let servers = env.clusters.get(&self.target).cloned().unwrap_or_default();
+        let servers = env
+            .clusters
+            .get(self.target.name())
+            .cloned()
+            .unwrap_or_default();
         let stores: Vec<NodeId> = self
             .stores
             .iter()
-            .flat_map(|s| env.clusters.get(s).cloned().unwrap_or_default())
+            .flat_map(|s| env.clusters.get(s.name()).cloned().unwrap_or_default())
             .collect();
         let first = env.index;
         let wall_clock_leases = env.bugs.has(&LEASE_TRUSTS_SKEWED_CLOCK);
@@ -363,8 +347,8 @@ impl LockClient {
         let requests = ClusterClient::new(
             servers,
             index,
-            config.retry_every,
-            config.timeout,
+            config.retry_every.get(),
+            config.timeout.get(),
             LockClientTimer::Deadline.into(),
         );
         let start = Duration::from_nanos(
@@ -481,7 +465,7 @@ impl LockClient {
                 ctx.count("acquired", 1);
                 ctx.annotate("holding", true);
                 ctx.annotate("token", token);
-                let until = ctx.now().after(self.config.hold);
+                let until = ctx.now().after(self.config.hold.get());
                 self.phase = Phase::Holding { token, until };
                 // Writes of an earlier hold still out: the cycle goes on when they are answered.
                 if self.writes_open.is_empty() {
@@ -490,7 +474,10 @@ impl LockClient {
             }
             (LockOp::Acquire { lease, .. }, LockResult::Busy { .. }) => {
                 if self.phase == Phase::Acquiring && current == Some(*lease) {
-                    ctx.set_timer(self.config.retry_every, LockClientTimer::Acquire.into());
+                    ctx.set_timer(
+                        self.config.retry_every.get(),
+                        LockClientTimer::Acquire.into(),
+                    );
                 }
             }
             (LockOp::Release { .. }, LockResult::Released | LockResult::NotHeld) => {
@@ -537,7 +524,7 @@ impl LockClient {
         self.request(
             ctx,
             LockOp::LeaseGrant {
-                ttl: self.config.ttl,
+                ttl: self.config.ttl.get(),
             },
         );
     }
@@ -662,7 +649,7 @@ impl LockClient {
                 key: value,
             });
             let timeout = ctx.set_timer(
-                self.config.timeout,
+                self.config.timeout.get(),
                 LockClientTimer::WriteTimeout { seq }.into(),
             );
             self.writes_open.insert(seq, OpenWrite { id, timeout });

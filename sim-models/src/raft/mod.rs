@@ -265,7 +265,7 @@ impl RaftConfig {
     fn check(&self) -> Result<(), ConfigProblem> {
         let Some(mean) = self.election_timeout.mean().filter(|m| *m > Duration::ZERO) else {
             return Err(ConfigProblem {
-                key: "election_timeout",
+                key: "election_timeout".into(),
                 message: format!(
                     "election_timeout {} must have a finite mean above 0",
                     self.election_timeout
@@ -274,7 +274,7 @@ impl RaftConfig {
         };
         if self.heartbeat == Duration::ZERO || self.heartbeat >= mean {
             return Err(ConfigProblem {
-                key: "heartbeat",
+                key: "heartbeat".into(),
                 message: format!(
                     "heartbeat {} must be above 0 and shorter than the mean election timeout ({mean}), or followers time out between heartbeats",
                     self.heartbeat
@@ -283,7 +283,7 @@ impl RaftConfig {
         }
         if self.max_entries_per_append == 0 {
             return Err(ConfigProblem {
-                key: "max_entries_per_append",
+                key: "max_entries_per_append".into(),
                 message: "max_entries_per_append must be at least 1".into(),
             });
         }

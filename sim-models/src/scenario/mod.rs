@@ -24,6 +24,7 @@ pub use error::{Locator, ScenarioError, line_column};
 use spec::{FAULT_ACTIONS, FaultSpec, FileSpec};
 
 use crate::bugs::Bugs;
+use crate::config::Reference;
 use crate::model::{self, Ghosts, Model, NodeEnv};
 use crate::swarm::SwarmDraw;
 use crate::world::World;
@@ -229,15 +230,65 @@ impl Scenario {
     }
 
     fn check_models(&self, loc: &Locator<'_>, text: &str) -> Result<(), ScenarioError> {
-        let map = self.cluster_map();
+        let located = |ci: usize, p: model::ConfigProblem| {
+            let key = format!("cluster[{ci}].{}", p.key);
+            let span = find_key_span(text, ci, &p.key).unwrap_or(0..0);
+            loc.at(span, Some(&key), p.message)
+        };
         for (ci, c) in self.clusters.iter().enumerate() {
-            if let Err(p) = c.config.check(&map) {
-                let key = format!("cluster[{ci}].{}", p.key);
-                let span = find_key_span(text, ci, p.key).unwrap_or(0..0);
-                return Err(loc.at(span, Some(&key), p.message));
+            for r in c.config.references() {
+                self.check_reference(c, &r)
+                    .map_err(|message| located(ci, model::ConfigProblem::at(r.key, message)))?;
             }
         }
+        let map = self.cluster_map();
+        for (ci, c) in self.clusters.iter().enumerate() {
+            c.config.check(&map).map_err(|p| located(ci, p))?;
+        }
         Ok(())
+    }
+
+    /// Whether the cluster `r` names exists and serves what `from` needs of it.
+    fn check_reference(&self, from: &Cluster, r: &Reference) -> Result<(), String> {
+        let name = r.cluster.name();
+        let serving = || {
+            let names: Vec<&str> = self
+                .clusters
+                .iter()
+                .filter(|c| c.spec.serves.contains(&r.needs))
+                .map(|c| c.name.as_str())
+                .collect();
+            if names.is_empty() {
+                format!("no cluster of this scenario serves {}", r.needs)
+            } else {
+                format!("clusters that do: {}", names.join(", "))
+            }
+        };
+        let Some(to) = self.clusters.iter().find(|c| c.name == name) else {
+            let known: Vec<&str> = self.clusters.iter().map(|c| c.name.as_str()).collect();
+            return Err(format!(
+                "unknown cluster \"{name}\": expected one of {} ({})",
+                known.join(", "),
+                serving()
+            ));
+        };
+        if to.spec.serves.contains(&r.needs) {
+            return Ok(());
+        }
+        let serves = if to.spec.serves.is_empty() {
+            "serves nothing".to_owned()
+        } else {
+            let families: Vec<&str> = to.spec.serves.iter().map(|f| f.name).collect();
+            format!("serves {}", families.join(" and "))
+        };
+        Err(format!(
+            "cluster \"{name}\" runs model \"{}\", which {serves}; a {}'s {} must serve {} ({})",
+            to.spec.name,
+            from.spec.name,
+            r.key,
+            r.needs,
+            serving()
+        ))
     }
 
     fn check_network(&self, loc: &Locator<'_>) -> Result<(), ScenarioError> {
@@ -1022,16 +1073,73 @@ fn model_names() -> String {
         .join(", ")
 }
 
-/// Finds the span of `key` inside the `ci`-th `[[cluster]]` table of `text`, for errors found
-/// after parsing.
-fn find_key_span(text: &str, ci: usize, key: &str) -> Option<std::ops::Range<usize>> {
+/// Finds the span of the value at the key path `path` (`keys`, `stores[1]`,
+/// `routes[2].upstream`) inside the `ci`-th `[[cluster]]` table of `text`, for errors found
+/// after parsing. A path that goes nowhere gives the closest enclosing value found.
+fn find_key_span(text: &str, ci: usize, path: &str) -> Option<std::ops::Range<usize>> {
     let root = DeTable::parse(text).ok()?;
     let clusters = root.get_ref().get("cluster")?;
     let DeValue::Array(items) = clusters.get_ref() else {
         return None;
     };
-    let DeValue::Table(t) = items.get(ci)?.get_ref() else {
-        return None;
-    };
-    t.get_key_value(key).map(|(_, v)| v.span())
+    let mut at = items.get(ci)?;
+    let mut found = None;
+    for step in key_path_steps(path) {
+        let next = match (step, at.get_ref()) {
+            (PathStep::Key(k), DeValue::Table(t)) => t.get(k),
+            (PathStep::Index(i), DeValue::Array(a)) => a.get(i),
+            _ => None,
+        };
+        let Some(next) = next else {
+            break;
+        };
+        found = Some(next.span());
+        at = next;
+    }
+    found
+}
+
+/// One step of a key path: a key of a table or an index into an array.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PathStep<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// The steps of a key path such as `routes[2].upstream`: `routes`, `2`, `upstream`.
+fn key_path_steps(path: &str) -> impl Iterator<Item = PathStep<'_>> {
+    path.split('.').flat_map(|part| {
+        let (key, indexes) = part.split_once('[').unwrap_or((part, ""));
+        let key = (!key.is_empty()).then_some(PathStep::Key(key));
+        let indexes = indexes
+            .split('[')
+            .filter_map(|i| i.trim_end_matches(']').parse().ok())
+            .map(PathStep::Index);
+        key.into_iter().chain(indexes)
+    })
+}
+
+#[cfg(test)]
+mod path_tests {
+    use super::*;
+
+    #[test]
+    fn key_paths_walk_tables_and_arrays() {
+        let steps: Vec<_> = key_path_steps("routes[2].upstream").collect();
+        assert_eq!(
+            steps,
+            [
+                PathStep::Key("routes"),
+                PathStep::Index(2),
+                PathStep::Key("upstream")
+            ]
+        );
+        let text = "[[cluster]]\nname = \"a\"\n\n[[cluster]]\nname = \"b\"\nstores = [\"x\", \"y\"]\nroutes = [{ upstream = \"u\" }]\n";
+        let span = find_key_span(text, 1, "stores[1]").expect("found");
+        assert_eq!(&text[span], "\"y\"");
+        let span = find_key_span(text, 1, "routes[0].upstream").expect("found");
+        assert_eq!(&text[span], "\"u\"");
+        let span = find_key_span(text, 1, "stores[7]").expect("the array at least");
+        assert_eq!(&text[span], "[\"x\", \"y\"]");
+    }
 }
