@@ -7,6 +7,7 @@
 pub mod bench;
 pub mod bugs;
 pub mod cluster_client;
+pub mod kit;
 pub mod kv_client;
 pub mod lock;
 pub mod model;
