@@ -4,7 +4,8 @@
 //! implementation, so a reader's expectations carry over and the part can be tested against the
 //! source's own figures (see `docs/validation.md`):
 //!
-//! - [`retry`]: backoff with Brooker's jitter variants and a retry budget.
+//! - [`retry`]: backoff with Brooker's jitter variants and a retry budget;
+//! - [`breaker`]: a circuit breaker with resilience4j's state machine and defaults.
 //!
 //! No part performs I/O, reads a clock or owns randomness. The caller passes the current time
 //! as the node's monotonic clock ([`MonoTime`], what models measure timeouts on), spans as
@@ -18,6 +19,7 @@
 
 use sim_core::MonoTime;
 
+pub mod breaker;
 pub mod retry;
 
 /// A configuration value a part cannot work with: which field, and why.
