@@ -5,7 +5,9 @@
 //! source's own figures (see `docs/validation.md`):
 //!
 //! - [`retry`]: backoff with Brooker's jitter variants and a retry budget;
-//! - [`breaker`]: a circuit breaker with resilience4j's state machine and defaults.
+//! - [`breaker`]: a circuit breaker with resilience4j's state machine and defaults;
+//! - [`balancer`]: round robin, nginx's smooth weighted round robin, least outstanding
+//!   requests, power of two choices, random and a consistent-hash ring.
 //!
 //! No part performs I/O, reads a clock or owns randomness. The caller passes the current time
 //! as the node's monotonic clock ([`MonoTime`], what models measure timeouts on), spans as
@@ -19,6 +21,7 @@
 
 use sim_core::MonoTime;
 
+pub mod balancer;
 pub mod breaker;
 pub mod retry;
 
