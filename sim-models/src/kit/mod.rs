@@ -7,7 +7,8 @@
 //! - [`retry`]: backoff with Brooker's jitter variants and a retry budget;
 //! - [`breaker`]: a circuit breaker with resilience4j's state machine and defaults;
 //! - [`balancer`]: round robin, nginx's smooth weighted round robin, least outstanding
-//!   requests, power of two choices, random and a consistent-hash ring.
+//!   requests, power of two choices, random and a consistent-hash ring;
+//! - [`rate`]: a token bucket and Kong's fixed and sliding window counters.
 //!
 //! No part performs I/O, reads a clock or owns randomness. The caller passes the current time
 //! as the node's monotonic clock ([`MonoTime`], what models measure timeouts on), spans as
@@ -23,6 +24,7 @@ use sim_core::MonoTime;
 
 pub mod balancer;
 pub mod breaker;
+pub mod rate;
 pub mod retry;
 
 /// A configuration value a part cannot work with: which field, and why.
