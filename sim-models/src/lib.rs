@@ -8,6 +8,7 @@ pub mod bench;
 pub mod bugs;
 pub mod cluster_client;
 pub mod config;
+pub mod kit;
 pub mod kv_client;
 pub mod lock;
 pub mod model;
