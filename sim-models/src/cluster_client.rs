@@ -25,8 +25,10 @@
 //! history records ([`Ctx::invoke`] before [`ClusterClient::open`], [`Ctx::complete`] after
 //! [`ClusterClient::close`] or a timeout), and what an answer means.
 
-use sim_core::{Ctx, Duration, MonoTime, NodeId, OpId, TimerId};
+use sim_core::{Ctx, Duration, MonoTime, NodeId, OpId};
 
+use crate::kit::request_table::{DeadlinePass, Due, Pending, RequestTable};
+use crate::kit::retry::RetryPolicy;
 use crate::world::{Msg, Timer, World};
 
 /// The most times one request follows a `NotLeader` hint at once before waiting for its
@@ -40,7 +42,7 @@ pub trait Request {
     fn message(&self, seq: u64, first_open: u64) -> Msg;
 }
 
-/// A request awaiting its answer.
+/// A request that was open, handed back when it is answered or gives up.
 #[derive(Debug)]
 pub struct OpenRequest<R> {
     /// Its operation in the client's history.
@@ -50,47 +52,45 @@ pub struct OpenRequest<R> {
     /// When it was first sent, on the monotonic clock (latency and the timeout count from
     /// here).
     pub started: MonoTime,
-    /// Resend at this time if no answer came.
-    retry_at: MonoTime,
-    /// `NotLeader` hints followed since the last retry.
+}
+
+/// What the request table keeps per request: the request and the hints followed since its
+/// last retry.
+#[derive(Debug)]
+struct Routed<R> {
+    request: R,
     redirects: u32,
 }
 
-/// A client's open requests to one cluster, the server it believes leads, and the deadline
-/// timer that resends and gives up on them.
+impl<R> From<Pending<Routed<R>>> for OpenRequest<R> {
+    fn from(p: Pending<Routed<R>>) -> Self {
+        OpenRequest {
+            id: p.id,
+            request: p.request.request,
+            started: p.started,
+        }
+    }
+}
+
+/// A client's open requests to one cluster (a [`RequestTable`]: retries and timeouts on one
+/// deadline timer) and the server it believes leads.
 #[derive(Debug)]
 pub struct ClusterClient<R> {
     servers: Vec<NodeId>,
     /// Index into `servers` of the server to ask next.
     guess: usize,
-    retry_every: Duration,
-    timeout: Duration,
-    /// The open requests in sequence-number order. A client has a handful open at once, so a
-    /// sorted vector beats a tree.
-    open: Vec<(u64, OpenRequest<R>)>,
-    /// The deadline timer, armed while requests are open.
-    deadline: Option<TimerId>,
-    /// The timer to set as the deadline (the client's own variant).
-    deadline_timer: Timer,
-}
-
-/// One pass over the open requests when the deadline timer fires: see
-/// [`ClusterClient::next_timed_out`].
-#[derive(Debug)]
-pub struct DeadlinePass {
-    now: MonoTime,
-    /// The lowest sequence number not yet looked at.
-    next_seq: u64,
+    table: RequestTable<Routed<R>, Timer>,
 }
 
 impl<R: Request> ClusterClient<R> {
-    /// A client of `servers` that first asks the `index`-th (modulo their number), resends
-    /// every `retry_every`, gives up after `timeout`, and arms `deadline_timer` (which the
-    /// client hands to [`ClusterClient::on_deadline`] when it fires).
+    /// A client of `servers` that first asks the `index`-th (modulo their number), resends on
+    /// the schedule of `retry` (each resend to the next server), gives up after `timeout`, and
+    /// arms `deadline_timer` (which the client hands to [`ClusterClient::on_deadline`] when it
+    /// fires).
     pub fn new(
         servers: Vec<NodeId>,
         index: usize,
-        retry_every: Duration,
+        retry: RetryPolicy,
         timeout: Duration,
         deadline_timer: Timer,
     ) -> Self {
@@ -102,11 +102,7 @@ impl<R: Request> ClusterClient<R> {
         ClusterClient {
             servers,
             guess,
-            retry_every,
-            timeout,
-            open: Vec::new(),
-            deadline: None,
-            deadline_timer,
+            table: RequestTable::new(retry, timeout, deadline_timer),
         }
     }
 
@@ -117,12 +113,12 @@ impl<R: Request> ClusterClient<R> {
 
     /// Whether no request is open.
     pub fn is_idle(&self) -> bool {
-        self.open.is_empty()
+        self.table.is_empty()
     }
 
     /// The open requests, in sequence-number order.
     pub fn requests(&self) -> impl Iterator<Item = &R> {
-        self.open.iter().map(|(_, o)| &o.request)
+        self.table.iter().map(|(_, p)| &p.request.request)
     }
 
     /// Starts the `redirects` and `resends` counters at zero, so they show even when nothing
@@ -136,18 +132,15 @@ impl<R: Request> ClusterClient<R> {
     /// and arms the deadline. The client never reuses a sequence number.
     #[inline]
     pub fn open(&mut self, ctx: &mut Ctx<'_, World>, seq: u64, id: OpId, request: R) {
-        let started = ctx.monotonic();
-        let open = OpenRequest {
-            id,
+        // Sent before the table arms its deadline: the message leaves first, as it would from
+        // a real client, and message ids stay in that order.
+        let first_open = self.table.first_seq().map_or(seq, |f| f.min(seq));
+        ctx.send(self.servers[self.guess], request.message(seq, first_open));
+        let routed = Routed {
             request,
-            started,
-            retry_at: started.after(self.retry_every),
             redirects: 0,
         };
-        let i = self.open.partition_point(|(s, _)| *s < seq);
-        self.open.insert(i, (seq, open));
-        self.send(ctx, seq);
-        self.arm_deadline(ctx, started);
+        self.table.insert(ctx, seq, id, routed);
     }
 
     /// `from` answered request `seq` with `NotLeader`, naming `leader` if it knows one: follow
@@ -160,18 +153,20 @@ impl<R: Request> ClusterClient<R> {
         seq: u64,
         leader: Option<NodeId>,
     ) {
-        let Some(i) = self.index_of_open(ctx, seq) else {
+        if !self.is_open(ctx, seq) {
             return;
-        };
+        }
         let hinted = leader
             .filter(|&l| l != from)
             .and_then(|l| self.servers.iter().position(|&s| s == l));
         match hinted {
             Some(s) => {
                 self.guess = s;
-                let open = &mut self.open[i].1;
-                if open.redirects < MAX_REDIRECTS_PER_RETRY {
-                    open.redirects += 1;
+                let Some(open) = self.table.get_mut(seq) else {
+                    return;
+                };
+                if open.request.redirects < MAX_REDIRECTS_PER_RETRY {
+                    open.request.redirects += 1;
                     ctx.count("redirects", 1);
                     self.send(ctx, seq);
                 }
@@ -188,28 +183,21 @@ impl<R: Request> ClusterClient<R> {
     /// guess. Returns the request if it is still open — the client then judges the answer and
     /// [`close`](ClusterClient::close)s it — or `None` for a late answer.
     #[inline]
-    pub fn answered(
-        &mut self,
-        ctx: &mut Ctx<'_, World>,
-        from: NodeId,
-        seq: u64,
-    ) -> Option<&OpenRequest<R>> {
-        let i = self.index_of_open(ctx, seq)?;
+    pub fn answered(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, seq: u64) -> Option<&R> {
+        if !self.is_open(ctx, seq) {
+            return None;
+        }
         if let Some(s) = self.servers.iter().position(|&s| s == from) {
             self.guess = s;
         }
-        Some(&self.open[i].1)
+        self.table.get(seq).map(|p| &p.request.request)
     }
 
     /// Closes request `seq` (answered) and re-arms the deadline; returns it, or `None` if it
     /// was not open.
     #[inline]
     pub fn close(&mut self, ctx: &mut Ctx<'_, World>, seq: u64) -> Option<OpenRequest<R>> {
-        let i = self.position(seq).ok()?;
-        let (_, open) = self.open.remove(i);
-        let now = ctx.monotonic();
-        self.arm_deadline(ctx, now);
-        Some(open)
+        self.table.remove(ctx, seq).map(OpenRequest::from)
     }
 
     /// The deadline timer fired. Returns the pass that [`next_timed_out`] then walks; the
@@ -217,87 +205,49 @@ impl<R: Request> ClusterClient<R> {
     ///
     /// [`next_timed_out`]: ClusterClient::next_timed_out
     pub fn on_deadline(&mut self, ctx: &Ctx<'_, World>) -> DeadlinePass {
-        self.deadline = None;
-        DeadlinePass {
-            now: ctx.monotonic(),
-            next_seq: 0,
-        }
+        self.table.on_deadline(ctx)
     }
 
     /// Walks the open requests in sequence-number order from where `pass` stopped: resends
     /// each that is due a retry (to the next server), and stops at the first that ran out of
-    /// time, closing it and returning it for the client to record as `info` (and maybe ask
-    /// again). Returns `None` when the pass is over, with the deadline re-armed.
+    /// time, returning it for the client to record as `info` (and maybe ask again). Returns
+    /// `None` when the pass is over, with the deadline re-armed.
     pub fn next_timed_out(
         &mut self,
         ctx: &mut Ctx<'_, World>,
         pass: &mut DeadlinePass,
     ) -> Option<(u64, OpenRequest<R>)> {
-        let mut i = match self.position(pass.next_seq) {
-            Ok(i) | Err(i) => i,
-        };
-        while let Some((seq, open)) = self.open.get_mut(i) {
-            let seq = *seq;
-            pass.next_seq = seq + 1;
-            if open.started.after(self.timeout) <= pass.now {
-                let (_, open) = self.open.remove(i);
-                self.arm_deadline(ctx, pass.now);
-                return Some((seq, open));
+        loop {
+            match self.table.next_due(ctx, pass)? {
+                Due::TimedOut(seq, pending) => return Some((seq, pending.into())),
+                Due::Retry(seq) => {
+                    if let Some(open) = self.table.get_mut(seq) {
+                        open.request.redirects = 0;
+                    }
+                    self.guess = (self.guess + 1) % self.servers.len();
+                    ctx.count("resends", 1);
+                    self.send(ctx, seq);
+                }
             }
-            if open.retry_at <= pass.now {
-                open.redirects = 0;
-                open.retry_at = pass.now.after(self.retry_every);
-                self.guess = (self.guess + 1) % self.servers.len();
-                ctx.count("resends", 1);
-                self.send(ctx, seq);
-            }
-            i += 1;
         }
-        self.arm_deadline(ctx, pass.now);
-        None
     }
 
-    fn position(&self, seq: u64) -> Result<usize, usize> {
-        self.open.binary_search_by_key(&seq, |(s, _)| *s)
-    }
-
-    /// The index of open request `seq`; counts an answer to one that is not open as `late`.
-    fn index_of_open(&self, ctx: &mut Ctx<'_, World>, seq: u64) -> Option<usize> {
-        let found = self.position(seq).ok();
-        if found.is_none() {
+    /// Whether request `seq` is open; counts an answer to one that is not as `late`.
+    fn is_open(&self, ctx: &mut Ctx<'_, World>, seq: u64) -> bool {
+        let open = self.table.get(seq).is_some();
+        if !open {
             ctx.count("late", 1);
         }
-        found
+        open
     }
 
     /// Sends open request `seq` to the guessed leader.
     fn send(&self, ctx: &mut Ctx<'_, World>, seq: u64) {
-        let Ok(i) = self.position(seq) else {
+        let (Some(open), Some(first_open)) = (self.table.get(seq), self.table.first_seq()) else {
             return;
         };
-        let first_open = self.open[0].0;
-        let msg = self.open[i].1.request.message(seq, first_open);
+        let msg = open.request.request.message(seq, first_open);
         ctx.send(self.servers[self.guess], msg);
-    }
-
-    /// Points the deadline timer at the earliest retry or timeout of the open requests
-    /// (cancelling it when none is open); `now` is the monotonic clock's reading.
-    fn arm_deadline(&mut self, ctx: &mut Ctx<'_, World>, now: MonoTime) {
-        let next = self
-            .open
-            .iter()
-            .map(|(_, o)| o.retry_at.min(o.started.after(self.timeout)))
-            .min();
-        let Some(next) = next else {
-            if let Some(t) = self.deadline.take() {
-                ctx.cancel_timer(t);
-            }
-            return;
-        };
-        let after = now.until(next);
-        let moved = self.deadline.take().and_then(|t| ctx.reset_timer(t, after));
-        self.deadline =
-            Some(moved.unwrap_or_else(|| ctx.set_timer(after, self.deadline_timer.clone())));
     }
 }
 
@@ -366,6 +316,7 @@ mod tests {
     use sim_core::{Clock, Node, OpCall, OpPhase, SimBuilder};
 
     use super::*;
+    use crate::kit::retry::RetryPolicy;
     use crate::kv_client::KvClientTimer;
     use crate::protocols::kv::{KvMsg, KvOp, KvOutcome, KvResult};
 
@@ -518,7 +469,7 @@ mod tests {
                     requests: ClusterClient::new(
                         vec![NodeId(0), NodeId(1), NodeId(2)],
                         0,
-                        Duration::from_millis(100),
+                        RetryPolicy::fixed(Duration::from_millis(100)),
                         Duration::from_millis(350),
                         KvClientTimer::Deadline.into(),
                     ),

@@ -8,6 +8,7 @@
 //! scenario checks that the cluster exists and serves it.
 
 use std::fmt;
+use std::num::NonZeroU64;
 
 use serde::{Deserialize, Deserializer, Serialize};
 use sim_core::Duration;
@@ -41,6 +42,44 @@ impl<'de> Deserialize<'de> for Probability {
 }
 
 impl fmt::Display for Probability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// A count of at least one (keys, a batch size).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Count(NonZeroU64);
+
+impl Count {
+    /// One.
+    pub const ONE: Count = Count(NonZeroU64::MIN);
+
+    /// `n` if it is at least 1.
+    pub const fn new(n: u64) -> Option<Self> {
+        match NonZeroU64::new(n) {
+            Some(n) => Some(Count(n)),
+            None => None,
+        }
+    }
+
+    /// The number.
+    pub fn get(self) -> u64 {
+        self.0.get()
+    }
+}
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        let n = i64::deserialize(de)?;
+        u64::try_from(n).ok().and_then(Count::new).ok_or_else(|| {
+            serde::de::Error::custom(format!("expected a whole number of at least 1, got {n}"))
+        })
+    }
+}
+
+impl fmt::Display for Count {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
     }
@@ -150,6 +189,7 @@ mod tests {
     #[derive(Debug, Deserialize)]
     struct T {
         p: Option<Probability>,
+        n: Option<Count>,
         d: Option<NonZeroDuration>,
         c: Option<ClusterRef>,
     }
@@ -167,6 +207,12 @@ mod tests {
             "expected a number from 0 to 1, got 1.5"
         );
         assert!(parse("p = -0.1").is_err());
+        assert_eq!(parse("n = 3").expect("ok").n.map(Count::get), Some(3));
+        assert_eq!(
+            parse("n = 0").expect_err("zero"),
+            "expected a whole number of at least 1, got 0"
+        );
+        assert!(parse("n = -2").is_err());
         assert_eq!(
             parse("d = \"2s\"").expect("ok").d.map(NonZeroDuration::get),
             Some(Duration::from_secs(2))

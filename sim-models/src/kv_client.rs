@@ -34,7 +34,6 @@
 //! [`crate::cluster_client`]), `held_back` (arrivals failed at once by the breaker).
 
 use std::collections::BTreeMap;
-use std::num::NonZeroU64;
 
 use serde::{Deserialize, Serialize};
 use sim_core::{
@@ -42,7 +41,8 @@ use sim_core::{
 };
 
 use crate::cluster_client::{ClientsServed, ClusterClient, OpenRequest, Request};
-use crate::config::{ClusterRef, NonZeroDuration, Probability, Reference};
+use crate::config::{ClusterRef, Count, NonZeroDuration, Probability, Reference};
+use crate::kit::retry::RetryPolicy;
 use crate::model::{ConfigProblem, Model, NodeEnv, table_of};
 use crate::protocols;
 use crate::protocols::kv::{KvMsg, KvOp, KvOutcome, KvResult};
@@ -83,8 +83,8 @@ impl Labeled for KvClientTimer {
     }
 }
 
-fn default_keys() -> NonZeroU64 {
-    NonZeroU64::new(5).unwrap_or(NonZeroU64::MIN)
+fn default_keys() -> Count {
+    Count::new(5).unwrap_or(Count::ONE)
 }
 fn default_read_fraction() -> Probability {
     Probability::new(0.5).unwrap_or_default()
@@ -96,10 +96,8 @@ fn default_timeout() -> NonZeroDuration {
     const ONE_SECOND: NonZeroDuration = NonZeroDuration::from_millis(1000);
     ONE_SECOND
 }
-fn default_retry_every() -> NonZeroDuration {
-    const HUNDRED_MS: NonZeroDuration = NonZeroDuration::from_millis(100);
-    HUNDRED_MS
-}
+/// The resend interval when neither `retry_every` nor `retry` is given.
+const DEFAULT_RETRY_EVERY: NonZeroDuration = NonZeroDuration::from_millis(100);
 
 /// The think time when neither `rate` nor `think` is given.
 pub const DEFAULT_THINK: Duration = Duration::from_millis(10);
@@ -112,7 +110,7 @@ pub struct KvClientConfig {
     pub target: ClusterRef,
     /// How many keys (`0..keys`; default 5). Fewer keys, more contention.
     #[serde(default = "default_keys")]
-    pub keys: NonZeroU64,
+    pub keys: Count,
     /// Share of operations that are reads (default 0.5).
     #[serde(default = "default_read_fraction")]
     pub read_fraction: Probability,
@@ -129,9 +127,14 @@ pub struct KvClientConfig {
     /// Give up on an operation after this long and record it as `info` (default `1s`).
     #[serde(default = "default_timeout")]
     pub timeout: NonZeroDuration,
-    /// Resend an unanswered request to the next server after this long (default `100ms`).
-    #[serde(default = "default_retry_every")]
-    pub retry_every: NonZeroDuration,
+    /// Resend an unanswered request to the next server every this long (default `100ms`,
+    /// when `retry` is not given): shorthand for a fixed `retry` policy without jitter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_every: Option<NonZeroDuration>,
+    /// The resend schedule as a full retry policy (backoff, jitter, attempts; see
+    /// [`RetryPolicy`]), each resend going to the next server. Not with `retry_every`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetryPolicy>,
     /// Open loop: after a timeout, fail new arrivals at once until an operation succeeds,
     /// keeping one probe open (default true). Ignored in closed loop.
     #[serde(default = "default_breaker")]
@@ -145,9 +148,26 @@ fn default_breaker() -> bool {
 /// The most operations per second an open-loop client may ask for.
 pub const MAX_RATE: f64 = 1_000_000.0;
 
+impl KvClientConfig {
+    /// The resend schedule in effect.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.retry.unwrap_or_else(|| {
+            RetryPolicy::fixed(self.retry_every.unwrap_or(DEFAULT_RETRY_EVERY).get())
+        })
+    }
+}
+
 impl Model for KvClientConfig {
     fn to_table(&self) -> toml::Table {
-        table_of(self)
+        // Every default filled in: without a `retry` policy, the interval in effect.
+        let effective = KvClientConfig {
+            retry_every: match self.retry {
+                Some(_) => None,
+                None => Some(self.retry_every.unwrap_or(DEFAULT_RETRY_EVERY)),
+            },
+            ..self.clone()
+        };
+        table_of(&effective)
     }
 
     fn references(&self) -> Vec<Reference> {
@@ -160,6 +180,18 @@ impl Model for KvClientConfig {
 
     fn check(&self, _: &BTreeMap<String, Vec<NodeId>>) -> Result<(), ConfigProblem> {
         let problem = |key: &str, message: String| Err(ConfigProblem::at(key, message));
+        if let Some(policy) = &self.retry {
+            if self.retry_every.is_some() {
+                return problem(
+                    "retry",
+                    "give either retry_every (a fixed interval) or retry (a policy), not both"
+                        .into(),
+                );
+            }
+            if let Err(e) = policy.validate() {
+                return problem(&format!("retry.{}", e.field), e.message);
+            }
+        }
         let mix = self.read_fraction.get() + self.cas_fraction.get();
         if mix > 1.0 {
             return problem(
@@ -214,7 +246,7 @@ impl Model for KvClientConfig {
         }
         if self.keys.get() > 1 {
             let one_key = KvClientConfig {
-                keys: NonZeroU64::MIN,
+                keys: Count::ONE,
                 ..self.clone()
             };
             out.push(table_of(&one_key));
@@ -253,7 +285,7 @@ impl KvClient {
         let requests = ClusterClient::new(
             servers,
             index,
-            config.retry_every.get(),
+            config.retry_policy(),
             config.timeout.get(),
             KvClientTimer::Deadline.into(),
         );
@@ -367,10 +399,9 @@ impl KvClient {
         match outcome {
             KvOutcome::NotLeader { leader } => self.requests.not_leader(ctx, from, seq, leader),
             KvOutcome::Done(result) => {
-                let Some(open) = self.requests.answered(ctx, from, seq) else {
+                let Some(&op) = self.requests.answered(ctx, from, seq) else {
                     return;
                 };
-                let op = open.request;
                 let key = op.key();
                 let (phase, value) = match (op, result) {
                     (KvOp::Read { .. }, KvResult::Value(v)) => {
@@ -497,7 +528,25 @@ mod tests {
             "cluster[1].cas_fraction",
             "at most 1",
         );
-        fails("", "keys = 0", "cluster[1].keys", "at least 1");
+        fails("", "keys = 0", "cluster[1].keys", "at least 1, got 0");
+        fails(
+            "",
+            "retry_every = \"50ms\"\nretry = { backoff = \"fixed\", base = \"50ms\" }",
+            "cluster[1].retry",
+            "either retry_every (a fixed interval) or retry (a policy), not both",
+        );
+        fails(
+            "",
+            "retry = { max_attempts = 0 }",
+            "cluster[1].retry.max_attempts",
+            "must be between 1 and 100",
+        );
+        fails(
+            "",
+            "retry = { jitter = \"sometimes\" }",
+            "cluster[1].retry.jitter",
+            "unknown variant",
+        );
         fails(
             "",
             "timeout = \"0s\"",

@@ -13,7 +13,6 @@
 //! Simplifications: no retries; a pong that arrives after its timeout counts as `late`.
 
 use std::collections::BTreeMap;
-use std::num::NonZeroU64;
 
 use serde::{Deserialize, Serialize};
 use sim_core::{
@@ -21,7 +20,7 @@ use sim_core::{
     OpPhase, TimerId,
 };
 
-use crate::config::{ClusterRef, NonZeroDuration, Reference};
+use crate::config::{ClusterRef, Count, NonZeroDuration, Reference};
 use crate::model::{ConfigProblem, Model, NodeEnv, table_of};
 use crate::protocols;
 use crate::protocols::ping::PingMsg;
@@ -48,8 +47,8 @@ impl Labeled for PingTimer {
     }
 }
 
-fn default_sync_every() -> NonZeroU64 {
-    NonZeroU64::MIN
+fn default_sync_every() -> Count {
+    Count::ONE
 }
 
 /// Configuration of an `echo` cluster.
@@ -58,7 +57,7 @@ fn default_sync_every() -> NonZeroU64 {
 pub struct EchoConfig {
     /// Sync the durable ping count every this many pings (default 1: every ping).
     #[serde(default = "default_sync_every")]
-    pub sync_every: NonZeroU64,
+    pub sync_every: Count,
 }
 
 impl Model for EchoConfig {

@@ -25,6 +25,7 @@ use sim_core::MonoTime;
 pub mod balancer;
 pub mod breaker;
 pub mod rate;
+pub mod request_table;
 pub mod retry;
 
 /// A configuration value a part cannot work with: which field, and why.

@@ -117,6 +117,19 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// Retry every `every`, without jitter, as many times as a policy may
+    /// ([`MAX_ATTEMPTS`]): the schedule of a client that resends to a replicated cluster until
+    /// its own timeout gives up.
+    pub fn fixed(every: Duration) -> Self {
+        RetryPolicy {
+            max_attempts: MAX_ATTEMPTS,
+            backoff: BackoffKind::Fixed,
+            base: every,
+            cap: every,
+            jitter: Jitter::None,
+        }
+    }
+
     /// Checks the policy: 1 to [`MAX_ATTEMPTS`] attempts, `base ≤ cap` where the cap is used,
     /// and decorrelated jitter only with exponential backoff.
     pub fn validate(&self) -> Result<(), ConfigError> {

@@ -56,6 +56,7 @@ use sim_core::{
 use crate::bugs::BugSpec;
 use crate::cluster_client::{ClientsServed, ClusterClient, OpenRequest, Request};
 use crate::config::{ClusterRef, NonZeroDuration, Reference};
+use crate::kit::retry::RetryPolicy;
 use crate::model::{ConfigProblem, Model, NodeEnv, table_of};
 use crate::protocols;
 use crate::protocols::lock::{LockMsg, LockOp, LockOutcome, LockResult};
@@ -347,7 +348,7 @@ impl LockClient {
         let requests = ClusterClient::new(
             servers,
             index,
-            config.retry_every.get(),
+            RetryPolicy::fixed(config.retry_every.get()),
             config.timeout.get(),
             LockClientTimer::Deadline.into(),
         );
