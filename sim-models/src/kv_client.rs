@@ -13,13 +13,18 @@
 //! state machine applies each once and remembers its result), given up after `timeout` — all
 //! on one deadline timer per client.
 //!
-//! **Holding back.** An open-loop client whose operation has just timed out holds back, as a
-//! client library's circuit breaker would: until an operation succeeds again it keeps at most
-//! one operation open (the probe) and fails new arrivals at once without sending them — `fail`
-//! is exact for those, they certainly did not happen. Without it a client cut off from the
-//! leader would leave `rate × timeout` operations of unknown outcome every second, each of
-//! which a linearizability checker must try at every later point of the history. `breaker =
-//! false` turns it off.
+//! **Holding back.** An open-loop client guards its calls with a circuit breaker
+//! ([`crate::kit::breaker`], resilience4j's semantics): an arrival the breaker rejects is
+//! failed at once without being sent — `fail` is exact for those, they certainly did not
+//! happen — and counted as `held_back`. A timeout is a failed call; any answer (a failed
+//! compare-and-set included) is a successful one. By default (`breaker = true`) the breaker
+//! opens on the first timeout, stays open for one `timeout`, then lets one call through as a
+//! probe; it closes when the probe is answered and opens again when the probe times out (a
+//! window of one call, a 100% threshold, one call in half-open). `breaker = { … }` sets any of resilience4j's keys
+//! instead, and `breaker = false` turns it off. Without one, a client cut off from the leader
+//! would leave `rate × timeout` operations of unknown outcome every second, each of which a
+//! linearizability checker must try at every later point of the history. The timeline shows
+//! the breaker's state (`breaker`) when it changes.
 //!
 //! **Outcomes.** A read is `ok` with the value it saw (none: the key is empty). A write is `ok`
 //! once applied. A compare-and-set is `ok` if it applied and `fail` if its precondition did not
@@ -42,6 +47,7 @@ use sim_core::{
 
 use crate::cluster_client::{ClientsServed, ClusterClient, OpenRequest, Request};
 use crate::config::{ClusterRef, Count, NonZeroDuration, Probability, Reference};
+use crate::kit::breaker::{Breaker, BreakerConfig, SlidingWindowType, Transition};
 use crate::kit::retry::RetryPolicy;
 use crate::model::{ConfigProblem, Model, NodeEnv, table_of};
 use crate::protocols;
@@ -135,14 +141,79 @@ pub struct KvClientConfig {
     /// [`RetryPolicy`]), each resend going to the next server. Not with `retry_every`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<RetryPolicy>,
-    /// Open loop: after a timeout, fail new arrivals at once until an operation succeeds,
-    /// keeping one probe open (default true). Ignored in closed loop.
-    #[serde(default = "default_breaker")]
-    pub breaker: bool,
+    /// Open loop: the circuit breaker that fails arrivals at once while the cluster does not
+    /// answer: `true` (default: open on a timeout, probe with one call), `false` (none), or a
+    /// table of resilience4j's settings. Ignored in closed loop.
+    #[serde(default)]
+    pub breaker: BreakerSetting,
 }
 
-fn default_breaker() -> bool {
-    true
+/// A client's circuit breaker, as a scenario sets it: on with the probe settings, off, or
+/// configured key by key.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum BreakerSetting {
+    /// `true`: [`BreakerSetting::probe`]; `false`: no breaker.
+    Enabled(bool),
+    /// A table of resilience4j's settings (missing keys take resilience4j's defaults).
+    Custom(BreakerConfig),
+}
+
+impl Default for BreakerSetting {
+    fn default() -> Self {
+        BreakerSetting::Enabled(true)
+    }
+}
+
+impl BreakerSetting {
+    /// The settings of `breaker = true` for a client that gives up after `timeout`: open on
+    /// the first timeout (a window of one call and a 100% threshold), wait one `timeout`, then
+    /// let one call through as a probe.
+    pub fn probe(timeout: Duration) -> BreakerConfig {
+        BreakerConfig {
+            sliding_window_type: SlidingWindowType::CountBased,
+            sliding_window_size: 1,
+            minimum_number_of_calls: 1,
+            failure_rate_threshold: 100.0,
+            slow_call_rate_threshold: 100.0,
+            slow_call_duration_threshold: Duration::from_secs(60),
+            wait_duration_in_open_state: timeout.max(Duration::from_millis(1)),
+            permitted_number_of_calls_in_half_open_state: 1,
+        }
+    }
+
+    /// The breaker's settings for a client that gives up after `timeout`, or `None` for no
+    /// breaker.
+    pub fn config(&self, timeout: Duration) -> Option<BreakerConfig> {
+        match self {
+            BreakerSetting::Enabled(true) => Some(Self::probe(timeout)),
+            BreakerSetting::Enabled(false) => None,
+            BreakerSetting::Custom(c) => Some(*c),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for BreakerSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = BreakerSetting;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("true, false or a table of circuit-breaker settings")
+            }
+            fn visit_bool<E: serde::de::Error>(self, on: bool) -> Result<Self::Value, E> {
+                Ok(BreakerSetting::Enabled(on))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let de = serde::de::value::MapAccessDeserializer::new(map);
+                BreakerConfig::deserialize(de).map(BreakerSetting::Custom)
+            }
+        }
+        de.deserialize_any(Visitor)
+    }
 }
 
 /// The most operations per second an open-loop client may ask for.
@@ -191,6 +262,11 @@ impl Model for KvClientConfig {
             if let Err(e) = policy.validate() {
                 return problem(&format!("retry.{}", e.field), e.message);
             }
+        }
+        if let BreakerSetting::Custom(c) = &self.breaker
+            && let Err(e) = c.validate()
+        {
+            return problem(&format!("breaker.{}", e.field), e.message);
         }
         let mix = self.read_fraction.get() + self.cas_fraction.get();
         if mix > 1.0 {
@@ -276,12 +352,28 @@ pub struct KvClient {
     requests: ClusterClient<KvOp>,
     /// The last value this client saw per key (for compare-and-set expectations).
     seen: BTreeMap<u64, i64>,
-    /// The breaker is open: an operation timed out and none has succeeded since.
-    holding_back: bool,
+    /// The circuit breaker (open loop, unless switched off).
+    breaker: Option<Breaker>,
+}
+
+/// Shows a breaker's change of state on the timeline.
+fn show(ctx: &mut Ctx<'_, World>, transition: Option<Transition>) {
+    if let Some(t) = transition {
+        ctx.annotate("breaker", t.to);
+        ctx.count("breaker_transitions", 1);
+    }
 }
 
 impl KvClient {
     fn new(config: KvClientConfig, servers: Vec<NodeId>, index: usize) -> Self {
+        let breaker = match config.rate {
+            // Closed loop has one operation open at a time: nothing to hold back.
+            None => None,
+            Some(_) => config
+                .breaker
+                .config(config.timeout.get())
+                .and_then(|c| Breaker::new(&c).ok()),
+        };
         let requests = ClusterClient::new(
             servers,
             index,
@@ -294,7 +386,7 @@ impl KvClient {
             seq: 0,
             requests,
             seen: BTreeMap::new(),
-            holding_back: false,
+            breaker,
         }
     }
 
@@ -346,11 +438,16 @@ impl KvClient {
         let seq = self.seq;
         let op = self.choose_op(ctx, seq);
         let id = ctx.invoke(op.call());
-        if self.holding_back && !self.requests.is_idle() {
-            // Never sent, so it certainly did not happen.
-            ctx.count("held_back", 1);
-            ctx.complete(id, OpPhase::Fail, None);
-            return;
+        if let Some(breaker) = &mut self.breaker {
+            match breaker.try_acquire(ctx.monotonic()) {
+                Ok(permit) => show(ctx, permit.transition),
+                Err(_) => {
+                    // Never sent, so it certainly did not happen.
+                    ctx.count("held_back", 1);
+                    ctx.complete(id, OpPhase::Fail, None);
+                    return;
+                }
+            }
         }
         self.requests.open(ctx, seq, id, op);
     }
@@ -381,11 +478,18 @@ impl KvClient {
         value: Option<i64>,
     ) {
         ctx.complete(open.id, phase, value);
-        self.holding_back = match phase {
-            OpPhase::Info => self.config.breaker && !self.closed_loop(),
-            OpPhase::Ok | OpPhase::Fail => false,
-            OpPhase::Invoke => self.holding_back,
-        };
+        if let Some(breaker) = &mut self.breaker {
+            let now = ctx.monotonic();
+            let took = Duration::from_nanos(now.nanos_since(open.started).max(0) as u64);
+            let transition = match phase {
+                // No answer in time: the call failed.
+                OpPhase::Info => breaker.on_failure(now, took),
+                // The cluster answered (a compare-and-set that did not match included).
+                OpPhase::Ok | OpPhase::Fail => breaker.on_success(now, took),
+                OpPhase::Invoke => None,
+            };
+            show(ctx, transition);
+        }
         if phase != OpPhase::Info {
             let took = ctx.monotonic().nanos_since(open.started);
             ctx.observe("latency", took.max(0) as u64);
@@ -529,6 +633,24 @@ mod tests {
             "at most 1",
         );
         fails("", "keys = 0", "cluster[1].keys", "at least 1, got 0");
+        fails(
+            "",
+            "breaker = { failure_rate_threshold = 0 }",
+            "cluster[1].breaker.failure_rate_threshold",
+            "must be a percentage above 0",
+        );
+        fails(
+            "",
+            "breaker = { minimum_calls = 3 }",
+            "cluster[1].breaker.minimum_calls",
+            "`minimum_calls`, expected one of `sliding_window_type`",
+        );
+        fails(
+            "",
+            "breaker = \"on\"",
+            "cluster[1].breaker",
+            "true, false or a table of circuit-breaker settings",
+        );
         fails(
             "",
             "retry_every = \"50ms\"\nretry = { backoff = \"fixed\", base = \"50ms\" }",
