@@ -94,11 +94,23 @@ fn terminal_width() -> u16 {
         .unwrap_or(120)
 }
 
-/// Lists the registered models.
+/// Lists the registered models: what each is, the protocol families it serves (what a
+/// client's `target` may ask of it) and the invariants it reports by name.
 pub fn models() -> Result<ExitCode, String> {
-    let mut t = render::table(&["model", "what it is"]);
+    let mut t = render::table(&["model", "serves", "what it is", "invariants"]);
     for m in sim_models::model::registry() {
-        t.add_row(vec![m.name, m.description]);
+        let serves: Vec<&str> = m.serves.iter().map(|f| f.name).collect();
+        let invariants: Vec<&str> = m.invariants.iter().map(|i| i.name).collect();
+        t.add_row(vec![
+            m.name.to_owned(),
+            if serves.is_empty() {
+                "-".to_owned()
+            } else {
+                serves.join(", ")
+            },
+            m.description.to_owned(),
+            invariants.join(", "),
+        ]);
     }
     render::print_table(&t);
     Ok(ExitCode::SUCCESS)

@@ -334,3 +334,21 @@ fn run_shows_the_mutual_exclusion_verdicts_and_a_failed_one_explains_itself() {
     assert_eq!(v["verdicts"][0]["holds"], false);
     let _ = std::fs::remove_file(path);
 }
+
+#[test]
+fn models_lists_the_families_each_serves_and_its_named_invariants() {
+    let out = dsim(&["models"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    let row = |model: &str| {
+        stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(model))
+            .unwrap_or_else(|| panic!("no row for {model} in\n{stdout}"))
+            .to_owned()
+    };
+    assert!(row("raft-kv").contains("kv, lock"), "{stdout}");
+    assert!(row("raft-kv").contains("raft.election-safety"), "{stdout}");
+    assert!(row("echo").contains("ping"), "{stdout}");
+    assert!(row("fenced-store").contains("store"), "{stdout}");
+}
