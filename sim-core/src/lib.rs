@@ -48,7 +48,7 @@
 //!     .build()
 //!     .unwrap();
 //! assert_eq!(sim.run(), Outcome::Completed);
-//! assert_eq!(sim.metrics().counter(NodeId(1), "pongs"), 9);
+//! assert_eq!(sim.metrics().try_counter(NodeId(1), "pongs"), Some(9));
 //! println!("trace hash {}", sim.trace().hash());
 //! ```
 
@@ -66,6 +66,7 @@ pub mod queue;
 pub mod rng;
 pub mod sim;
 pub mod storage;
+pub mod testing;
 pub mod time;
 pub mod trace;
 pub mod units;
