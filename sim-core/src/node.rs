@@ -75,8 +75,8 @@ pub struct TimerId {
 /// The context a node acts through during one handler call.
 ///
 /// Every effect is applied to the engine here. When a test harness ([`crate::testing`])
-/// records the node's effects, each method also hands a copy to the recorder; in a normal run
-/// that costs one predictable branch and nothing is copied.
+/// records the node's effects, each method also hands a copy to the recorder (out of line); in
+/// a normal run that costs one predictable branch and nothing is copied.
 pub struct Ctx<'a, P: Protocol> {
     pub(crate) node: NodeId,
     pub(crate) core: &'a mut Core<P>,
@@ -112,8 +112,11 @@ impl<P: Protocol> Ctx<'_, P> {
     #[inline]
     pub fn send(&mut self, to: NodeId, msg: P::Msg) {
         if self.core.recording() {
-            let msg = msg.clone();
-            self.core.record_effect(self.node, Effect::Send { to, msg });
+            let msg = &msg;
+            self.core.record_with(self.node, || Effect::Send {
+                to,
+                msg: msg.clone(),
+            });
         }
         self.core.send(self.node, to, msg);
     }
@@ -121,15 +124,11 @@ impl<P: Protocol> Ctx<'_, P> {
     /// Sets a timer that fires after `after` as measured by this node's oscillator.
     #[inline]
     pub fn set_timer(&mut self, after: Duration, timer: P::Timer) -> TimerId {
+        let id = self.core.set_timer(self.node, after, timer);
         if self.core.recording() {
-            let copy = timer.clone();
-            let id = self.core.set_timer(self.node, after, timer);
-            let timer = copy;
-            self.core
-                .record_effect(self.node, Effect::SetTimer { id, after, timer });
-            return id;
+            self.core.record_set_timer(self.node, id, after);
         }
-        self.core.set_timer(self.node, after, timer)
+        id
     }
 
     /// Moves a pending timer to fire `after` from now (this node's oscillator), keeping its
@@ -140,8 +139,8 @@ impl<P: Protocol> Ctx<'_, P> {
     pub fn reset_timer(&mut self, id: TimerId, after: Duration) -> Option<TimerId> {
         let new_id = self.core.reset_timer(self.node, id, after);
         if self.core.recording() {
-            let effect = Effect::ResetTimer { id, after, new_id };
-            self.core.record_effect(self.node, effect);
+            let effect = || Effect::ResetTimer { id, after, new_id };
+            self.core.record_with(self.node, effect);
         }
         new_id
     }
@@ -151,7 +150,7 @@ impl<P: Protocol> Ctx<'_, P> {
     pub fn cancel_timer(&mut self, id: TimerId) {
         if self.core.recording() {
             self.core
-                .record_effect(self.node, Effect::CancelTimer { id });
+                .record_with(self.node, || Effect::CancelTimer { id });
         }
         self.core.cancel_timer(self.node, id);
     }
@@ -172,11 +171,11 @@ impl<P: Protocol> Ctx<'_, P> {
     pub fn annotate(&mut self, key: &'static str, value: impl Display) {
         let value = value.to_compact_string();
         if self.core.recording() {
-            let effect = Effect::Annotate {
+            let value = &value;
+            self.core.record_with(self.node, || Effect::Annotate {
                 key,
                 value: value.to_string(),
-            };
-            self.core.record_effect(self.node, effect);
+            });
         }
         self.core.annotate(self.node, key, value);
     }
@@ -185,7 +184,7 @@ impl<P: Protocol> Ctx<'_, P> {
     pub fn count(&mut self, name: &'static str, n: u64) {
         if self.core.recording() {
             self.core
-                .record_effect(self.node, Effect::Count { name, n });
+                .record_with(self.node, || Effect::Count { name, n });
         }
         self.core.metrics.count(self.node, name, n);
     }
@@ -194,7 +193,7 @@ impl<P: Protocol> Ctx<'_, P> {
     pub fn gauge(&mut self, name: &'static str, value: f64) {
         if self.core.recording() {
             self.core
-                .record_effect(self.node, Effect::Gauge { name, value });
+                .record_with(self.node, || Effect::Gauge { name, value });
         }
         let now = self.core.now;
         self.core.metrics.gauge(now, self.node, name, value);
@@ -204,29 +203,25 @@ impl<P: Protocol> Ctx<'_, P> {
     pub fn observe(&mut self, name: &'static str, value: u64) {
         if self.core.recording() {
             self.core
-                .record_effect(self.node, Effect::Observe { name, value });
+                .record_with(self.node, || Effect::Observe { name, value });
         }
         self.core.metrics.observe(self.node, name, value);
     }
 
     /// Records that this client invoked an operation; returns the id to complete it with.
     pub fn invoke(&mut self, call: OpCall) -> OpId {
+        let op = self.core.invoke(self.node, call);
         if self.core.recording() {
-            let copy = call.clone();
-            let op = self.core.invoke(self.node, call);
-            let call = copy;
-            self.core
-                .record_effect(self.node, Effect::Invoke { op, call });
-            return op;
+            self.core.record_invoke(self.node, op);
         }
-        self.core.invoke(self.node, call)
+        op
     }
 
     /// Records the outcome of an operation this client invoked: ok, fail, or info (unknown).
     pub fn complete(&mut self, op: OpId, status: OpPhase, result: Option<i64>) {
         if self.core.recording() {
-            let effect = Effect::Complete { op, status, result };
-            self.core.record_effect(self.node, effect);
+            let effect = || Effect::Complete { op, status, result };
+            self.core.record_with(self.node, effect);
         }
         self.core.complete(self.node, op, status, result);
     }

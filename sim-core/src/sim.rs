@@ -1227,11 +1227,40 @@ impl<P: Protocol> Core<P> {
         self.recorder.is_some()
     }
 
-    /// Records `effect` if `node` is the node a harness examines, after the storage writes it
-    /// made before it (they wait in its storage's journal), so the list keeps the order in
-    /// which the node acted. Out of line: a normal run never comes here.
+    /// Records the effect `make` builds (a copy of what the node handed over). Out of line, so
+    /// that the copy costs the inlined `Ctx` methods nothing: a normal run never comes here.
     #[cold]
     #[inline(never)]
+    pub(crate) fn record_with(&mut self, node: NodeId, make: impl FnOnce() -> Effect<P>) {
+        self.record_effect(node, make());
+    }
+
+    /// Records the timer `node` just set as `id`, its payload read back from its slot.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record_set_timer(&mut self, node: NodeId, id: TimerId, after: Duration) {
+        let set = self
+            .timers
+            .get(id.slot as usize)
+            .and_then(|t| t.timer.clone());
+        if let Some(timer) = set {
+            self.record_effect(node, Effect::SetTimer { id, after, timer });
+        }
+    }
+
+    /// Records the operation `node` just invoked as `op`, its call read back from the history.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record_invoke(&mut self, node: NodeId, op: OpId) {
+        if let Some(call) = self.history.get(op).map(|o| o.call.clone()) {
+            self.record_effect(node, Effect::Invoke { op, call });
+        }
+    }
+
+    /// Records `effect` if `node` is the node a harness examines, after the storage writes it
+    /// made before it (they wait in its storage's journal), so the list keeps the order in
+    /// which the node acted.
+    #[cold]
     pub(crate) fn record_effect(&mut self, node: NodeId, effect: Effect<P>) {
         let Some(recorder) = self.recorder.as_deref_mut() else {
             return;
@@ -1570,11 +1599,11 @@ impl<P: Protocol> Core<P> {
             detail,
         };
         if self.recording() {
-            let effect = Effect::Violation {
+            let detail = &violation.detail;
+            self.record_with(node, || Effect::Violation {
                 invariant,
-                detail: violation.detail.clone(),
-            };
-            self.record_effect(node, effect);
+                detail: detail.clone(),
+            });
         }
         // The trace keeps the text a person reads (title and detail), as it always has, so
         // fingerprints do not depend on how invariants are named.
