@@ -48,9 +48,13 @@
 //!     .build()
 //!     .unwrap();
 //! assert_eq!(sim.run(), Outcome::Completed);
-//! assert_eq!(sim.metrics().counter(NodeId(1), "pongs"), 9);
+//! assert_eq!(sim.metrics().try_counter(NodeId(1), "pongs"), Some(9));
 //! println!("trace hash {}", sim.trace().hash());
 //! ```
+//!
+//! To test one node's handlers rather than a whole run, [`testing::Harness`] feeds it one event
+//! at a time and returns the exact list of effects it performed; [`testing`] also has the
+//! strict readers tests use for counters, annotations and metrics.
 
 pub mod chunked;
 pub mod clock;
@@ -66,6 +70,7 @@ pub mod queue;
 pub mod rng;
 pub mod sim;
 pub mod storage;
+pub mod testing;
 pub mod time;
 pub mod trace;
 pub mod units;

@@ -151,9 +151,29 @@ impl Metrics {
             .map(|(n, k, h)| (n, k, percentiles(h)))
     }
 
-    /// The counter `name` of `node` (0 if never counted).
+    /// The counter `name` of `node` (0 if never counted): for reports, where a counter that
+    /// never moved reads as 0. Tests read [`Metrics::try_counter`] or
+    /// [`expect_counter`](crate::testing::expect_counter), so that a misspelt or renamed
+    /// counter is an error rather than a 0.
     pub fn counter(&self, node: NodeId, name: &'static str) -> u64 {
         self.counters.get(node, name).copied().unwrap_or(0)
+    }
+
+    /// The counter `name` of `node`, or `None` if `node` never counted it (not even
+    /// `count(name, 0)`).
+    pub fn try_counter(&self, node: NodeId, name: &str) -> Option<u64> {
+        self.counters.get(node, name).copied()
+    }
+
+    /// The gauge `name` of `node`, or `None` if `node` never set it.
+    pub fn try_gauge(&self, node: NodeId, name: &str) -> Option<&Gauge> {
+        self.gauges.get(node, name)
+    }
+
+    /// The percentiles of `node`'s histogram `name`, or `None` if `node` never observed a
+    /// value for it.
+    pub fn try_histogram(&self, node: NodeId, name: &str) -> Option<Percentiles> {
+        self.histograms.get(node, name).map(percentiles)
     }
 
     /// Percentiles of the histograms named `name` of all `nodes` merged together.
@@ -221,9 +241,26 @@ mod tests {
         m.count(NodeId(1), "sent", 3);
         m.gauge(SimTime(1), NodeId(1), "queue", 4.0);
         m.gauge(SimTime(2), NodeId(1), "queue", 1.0);
-        assert_eq!(m.counter(NodeId(1), "sent"), 5);
-        let (_, _, g) = m.gauges().next().expect("gauge");
+        assert_eq!(m.try_counter(NodeId(1), "sent"), Some(5));
+        let g = m.try_gauge(NodeId(1), "queue").expect("gauge");
         assert_eq!((g.last, g.min, g.max, g.samples.len()), (1.0, 1.0, 4.0, 2));
+    }
+
+    #[test]
+    fn strict_reads_tell_a_zero_from_a_name_never_recorded() {
+        let mut m = Metrics::default();
+        m.count(NodeId(0), "declared", 0);
+        m.observe(NodeId(0), "rtt", 7);
+        // The lenient read cannot tell the two apart; the strict one can.
+        assert_eq!(m.counter(NodeId(0), "declared"), 0);
+        assert_eq!(m.counter(NodeId(0), "misspelt"), 0);
+        assert_eq!(m.try_counter(NodeId(0), "declared"), Some(0));
+        assert_eq!(m.try_counter(NodeId(0), "misspelt"), None);
+        assert_eq!(m.try_counter(NodeId(9), "declared"), None);
+        assert_eq!(m.try_gauge(NodeId(0), "rtt"), None);
+        let p = m.try_histogram(NodeId(0), "rtt").expect("histogram");
+        assert_eq!((p.count, p.max), (1, 7));
+        assert_eq!(m.try_histogram(NodeId(0), "latency"), None);
     }
 
     #[test]
@@ -237,8 +274,8 @@ mod tests {
         m.count(NodeId(2), "acked", 1);
         m.count(NodeId(0), "zeta", 1);
         m.count(NodeId(0), "alpha", 1);
-        assert_eq!(m.counter(NodeId(2), "sent"), 3);
-        assert_eq!(m.counter(NodeId(1), "sent"), 0);
+        assert_eq!(m.try_counter(NodeId(2), "sent"), Some(3));
+        assert_eq!(m.try_counter(NodeId(1), "sent"), None);
         let all: Vec<_> = m.counters().collect();
         assert_eq!(
             all,

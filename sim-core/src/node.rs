@@ -15,6 +15,7 @@ use crate::invariant::Invariant;
 use crate::rng::SimRng;
 use crate::sim::Core;
 use crate::storage::Storage;
+use crate::testing::Effect;
 use crate::time::Duration;
 use crate::trace::OpPhase;
 
@@ -72,6 +73,10 @@ pub struct TimerId {
 }
 
 /// The context a node acts through during one handler call.
+///
+/// Every effect is applied to the engine here. When a test harness ([`crate::testing`])
+/// records the node's effects, each method also hands a copy to the recorder (out of line); in
+/// a normal run that costs one predictable branch and nothing is copied.
 pub struct Ctx<'a, P: Protocol> {
     pub(crate) node: NodeId,
     pub(crate) core: &'a mut Core<P>,
@@ -106,13 +111,24 @@ impl<P: Protocol> Ctx<'_, P> {
     /// blocked). Sending to an unknown node is recorded as a violation.
     #[inline]
     pub fn send(&mut self, to: NodeId, msg: P::Msg) {
+        if self.core.recording() {
+            let msg = &msg;
+            self.core.record_with(self.node, || Effect::Send {
+                to,
+                msg: msg.clone(),
+            });
+        }
         self.core.send(self.node, to, msg);
     }
 
     /// Sets a timer that fires after `after` as measured by this node's oscillator.
     #[inline]
     pub fn set_timer(&mut self, after: Duration, timer: P::Timer) -> TimerId {
-        self.core.set_timer(self.node, after, timer)
+        let id = self.core.set_timer(self.node, after, timer);
+        if self.core.recording() {
+            self.core.record_set_timer(self.node, id, after);
+        }
+        id
     }
 
     /// Moves a pending timer to fire `after` from now (this node's oscillator), keeping its
@@ -121,12 +137,21 @@ impl<P: Protocol> Ctx<'_, P> {
     /// fired or was cancelled, in which case nothing is set.
     #[inline]
     pub fn reset_timer(&mut self, id: TimerId, after: Duration) -> Option<TimerId> {
-        self.core.reset_timer(self.node, id, after)
+        let new_id = self.core.reset_timer(self.node, id, after);
+        if self.core.recording() {
+            let effect = || Effect::ResetTimer { id, after, new_id };
+            self.core.record_with(self.node, effect);
+        }
+        new_id
     }
 
     /// Cancels a pending timer; cancelling one that fired or was cancelled does nothing.
     #[inline]
     pub fn cancel_timer(&mut self, id: TimerId) {
+        if self.core.recording() {
+            self.core
+                .record_with(self.node, || Effect::CancelTimer { id });
+        }
         self.core.cancel_timer(self.node, id);
     }
 
@@ -144,33 +169,60 @@ impl<P: Protocol> Ctx<'_, P> {
     /// Annotates this node's state for the timeline (e.g. `("role", "leader")`). Recorded only
     /// when the value changes.
     pub fn annotate(&mut self, key: &'static str, value: impl Display) {
-        self.core
-            .annotate(self.node, key, value.to_compact_string());
+        let value = value.to_compact_string();
+        if self.core.recording() {
+            let value = &value;
+            self.core.record_with(self.node, || Effect::Annotate {
+                key,
+                value: value.to_string(),
+            });
+        }
+        self.core.annotate(self.node, key, value);
     }
 
     /// Adds `n` to this node's counter `name`.
     pub fn count(&mut self, name: &'static str, n: u64) {
+        if self.core.recording() {
+            self.core
+                .record_with(self.node, || Effect::Count { name, n });
+        }
         self.core.metrics.count(self.node, name, n);
     }
 
     /// Sets this node's gauge `name`.
     pub fn gauge(&mut self, name: &'static str, value: f64) {
+        if self.core.recording() {
+            self.core
+                .record_with(self.node, || Effect::Gauge { name, value });
+        }
         let now = self.core.now;
         self.core.metrics.gauge(now, self.node, name, value);
     }
 
     /// Records a value (a latency in nanoseconds, a size) in this node's histogram `name`.
     pub fn observe(&mut self, name: &'static str, value: u64) {
+        if self.core.recording() {
+            self.core
+                .record_with(self.node, || Effect::Observe { name, value });
+        }
         self.core.metrics.observe(self.node, name, value);
     }
 
     /// Records that this client invoked an operation; returns the id to complete it with.
     pub fn invoke(&mut self, call: OpCall) -> OpId {
-        self.core.invoke(self.node, call)
+        let op = self.core.invoke(self.node, call);
+        if self.core.recording() {
+            self.core.record_invoke(self.node, op);
+        }
+        op
     }
 
     /// Records the outcome of an operation this client invoked: ok, fail, or info (unknown).
     pub fn complete(&mut self, op: OpId, status: OpPhase, result: Option<i64>) {
+        if self.core.recording() {
+            let effect = || Effect::Complete { op, status, result };
+            self.core.record_with(self.node, effect);
+        }
         self.core.complete(self.node, op, status, result);
     }
 

@@ -16,6 +16,7 @@ use crate::node::{Ctx, Labeled, Node, NodeId, Protocol, TimerId};
 use crate::queue::EventQueue;
 use crate::rng::{SimRng, Stream};
 use crate::storage::Storage;
+use crate::testing::{Effect, Recorder};
 use crate::time::{Duration, SimTime};
 use crate::trace::{DropReason, OpPhase, ShortText, Trace, TraceKind, TraceLevel};
 
@@ -236,6 +237,9 @@ pub struct Core<P: Protocol> {
     timer_limit_hit: bool,
     nemesis: Option<NemesisConfig>,
     fault_rng: SimRng,
+    /// The effects of the node a test harness examines (see [`crate::testing`]); `None` in a
+    /// normal run, where [`Ctx`] then copies nothing.
+    recorder: Option<Box<Recorder<P>>>,
 }
 
 /// Configures a simulation. Every setter documents its default; `build` validates.
@@ -444,6 +448,7 @@ impl<P: Protocol> SimBuilder<P> {
                 timer_limit_hit: false,
                 nemesis: self.nemesis,
                 fault_rng,
+                recorder: None,
             },
         })
     }
@@ -520,11 +525,7 @@ impl<P: Protocol> Simulation<P> {
 
     fn dispatch(&mut self, event: Event<P::Msg>, seq: u64) {
         match event {
-            Event::Start(i) => {
-                let node = NodeId(i);
-                self.core.record(TraceKind::Start { node });
-                self.boot(node);
-            }
+            Event::Start(i) => self.start_node(NodeId(i)),
             Event::Deliver { from, to, msg } => self.deliver(NodeId(from), NodeId(to), msg, seq),
             Event::Timer(slot) => self.fire_timer(slot, seq),
             Event::Fault(i) => {
@@ -535,6 +536,11 @@ impl<P: Protocol> Simulation<P> {
             }
             Event::Nemesis => self.nemesis_strike(),
         }
+    }
+
+    fn start_node(&mut self, node: NodeId) {
+        self.core.record(TraceKind::Start { node });
+        self.boot(node);
     }
 
     fn boot(&mut self, node: NodeId) {
@@ -624,6 +630,13 @@ impl<P: Protocol> Simulation<P> {
         };
         core.kill_timer(slot);
         core.free_timers.push(slot);
+        self.call_on_timer(node, timer);
+    }
+
+    /// Hands a fired timer to its node: counted, traced, then `on_timer`.
+    #[inline]
+    fn call_on_timer(&mut self, node: NodeId, timer: P::Timer) {
+        let core = &mut self.core;
         core.nodes[node.index()].stats.timers += 1;
         core.record(TraceKind::Timer {
             node,
@@ -1043,6 +1056,13 @@ impl<P: Protocol> Simulation<P> {
         self.core.nodes.get(node.index()).map(|s| &s.annotations)
     }
 
+    /// A node's latest value of annotation `key` (`None` if it never set it, or if it crashed
+    /// since: a crash clears a node's annotations). Tests read it strictly with
+    /// [`expect_annotation`](crate::testing::expect_annotation).
+    pub fn annotation(&self, node: NodeId, key: &str) -> Option<&str> {
+        self.annotations(node)?.get(key).map(String::as_str)
+    }
+
     /// A node's durable storage (what a restart would see, plus unsynced writes).
     pub fn storage(&self, node: NodeId) -> Option<&Storage<P::Durable>> {
         self.core.nodes.get(node.index()).map(|s| &s.storage)
@@ -1067,10 +1087,190 @@ impl<P: Protocol> Simulation<P> {
     }
 }
 
+/// What [`crate::testing::Harness`] drives: one node's handlers called directly, timers
+/// fired on request, with the engine's own semantics (timer slots, incarnations, crashes).
+impl<P: Protocol> Simulation<P> {
+    /// Turns effect recording on for `node`, boots every other node (the harness's
+    /// placeholder peers) and leaves `node` down until [`Simulation::harness_start`].
+    pub(crate) fn harness_setup(&mut self, node: NodeId) {
+        self.core.recorder = Some(Box::new(Recorder::new(node)));
+        self.core.nodes[node.index()].storage.start_journal();
+        // A fresh build holds only the Start events, all at time 0.
+        while let Ok((_, _, event)) = self.core.queue.pop_with_seq_until(0) {
+            match event {
+                Event::Start(i) if i != node.0 => self.start_node(NodeId(i)),
+                _ => {}
+            }
+        }
+    }
+
+    /// Forgets storage writes made outside a handler (a test seeding storage), so the next
+    /// recorded effects are the node's own.
+    pub(crate) fn harness_begin(&mut self) {
+        if let Some(recorder) = self.core.recorder.as_deref_mut() {
+            let node = recorder.node;
+            self.core.nodes[node.index()].storage.drain_journal();
+            recorder.effects.clear();
+        }
+    }
+
+    /// The effects recorded since [`Simulation::harness_begin`], in the order the node
+    /// performed them.
+    pub(crate) fn harness_end(&mut self) -> Vec<Effect<P>> {
+        let Some(recorder) = self.core.recorder.as_deref_mut() else {
+            return Vec::new();
+        };
+        let storage = &mut self.core.nodes[recorder.node.index()].storage;
+        recorder.take_storage(storage);
+        std::mem::take(&mut recorder.effects)
+    }
+
+    /// Starts `node` (builds it from its factory and calls `on_start`), as the engine does at
+    /// time 0.
+    pub(crate) fn harness_start(&mut self, node: NodeId) {
+        self.start_node(node);
+    }
+
+    /// Calls `node`'s `on_message` with `msg` from `from`, now, bypassing the network.
+    pub(crate) fn harness_deliver(&mut self, from: NodeId, node: NodeId, msg: P::Msg) {
+        let core = &mut self.core;
+        core.nodes[node.index()].stats.received += 1;
+        if let Some(object) = self.nodes[node.index()].as_mut() {
+            let mut ctx = Ctx { node, core };
+            object.on_message(&mut ctx, from, msg);
+        }
+    }
+
+    /// Fires `node`'s pending timer `id` now, moving true time forward to its due time if that
+    /// is later. Returns false (and does nothing) if `id` is not a pending timer of the
+    /// running `node`. The timer's queue entry is left to pop later as a cancelled one.
+    pub(crate) fn harness_fire(&mut self, node: NodeId, id: TimerId) -> bool {
+        let Some(due) = self.pending_due(node, id) else {
+            return false;
+        };
+        self.core.now = self.core.now.max(SimTime(due));
+        let Some(timer) = self.core.timers[id.slot as usize].timer.take() else {
+            return false;
+        };
+        self.core.kill_timer(id.slot);
+        self.call_on_timer(node, timer);
+        true
+    }
+
+    /// When `id` is due, if it is a pending timer of the running `node`'s current incarnation.
+    fn pending_due(&self, node: NodeId, id: TimerId) -> Option<u64> {
+        let t = self.core.timers.get(id.slot as usize)?;
+        let state = self.core.nodes.get(node.index())?;
+        let live = t.generation == id.generation
+            && t.node == node.0
+            && t.timer.is_some()
+            && t.incarnation == state.incarnation
+            && state.status == NodeStatus::Up;
+        live.then_some(t.due)
+    }
+
+    /// Handles the next queued event due at or before `until`, as the event loop would, except
+    /// that messages in flight are dropped unseen (a harness records sends; the test decides
+    /// what arrives). Time never moves back: an event due before now (a timer a test skipped
+    /// over) happens now. Returns `None` when no event is due by `until`, otherwise whether a
+    /// timer of `node` fired.
+    pub(crate) fn harness_step(&mut self, node: NodeId, until: SimTime) -> Option<bool> {
+        let (time, seq, event) = self.core.queue.pop_with_seq_until(until.0).ok()?;
+        self.core.now = self.core.now.max(SimTime(time));
+        self.events += 1;
+        let before = self.core.nodes[node.index()].stats.timers;
+        match event {
+            Event::Deliver { .. } => self.core.in_flight -= 1,
+            other => self.dispatch(other, seq),
+        }
+        Some(self.core.nodes[node.index()].stats.timers != before)
+    }
+
+    /// Moves true time forward to `at` (never back) without handling anything.
+    pub(crate) fn harness_set_now(&mut self, at: SimTime) {
+        self.core.now = self.core.now.max(at);
+    }
+
+    /// The pending timers of `node`'s current incarnation: id, true due time, payload; by due
+    /// time, then id.
+    pub(crate) fn harness_timers(&self, node: NodeId) -> Vec<(TimerId, SimTime, &P::Timer)> {
+        let mut out: Vec<(TimerId, SimTime, &P::Timer)> = Vec::new();
+        for (slot, t) in self.core.timers.iter().enumerate() {
+            let id = TimerId {
+                slot: slot as u32,
+                generation: t.generation,
+            };
+            if let (Some(due), Some(timer)) = (self.pending_due(node, id), t.timer.as_ref()) {
+                out.push((id, SimTime(due), timer));
+            }
+        }
+        out.sort_by_key(|&(id, due, _)| (due, id));
+        out
+    }
+
+    /// `node`'s storage, for a test to seed or inspect between handler calls.
+    pub(crate) fn harness_storage_mut(&mut self, node: NodeId) -> &mut Storage<P::Durable> {
+        &mut self.core.nodes[node.index()].storage
+    }
+}
+
 impl<P: Protocol> Core<P> {
     #[inline]
     fn record(&mut self, kind: TraceKind) {
         self.trace.record(self.now, kind);
+    }
+
+    /// Whether a test harness records effects: false in a normal run, so every [`Ctx`] method
+    /// pays one predictable branch for it.
+    #[inline(always)]
+    pub(crate) fn recording(&self) -> bool {
+        self.recorder.is_some()
+    }
+
+    /// Records the effect `make` builds (a copy of what the node handed over). Out of line, so
+    /// that the copy costs the inlined `Ctx` methods nothing: a normal run never comes here.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record_with(&mut self, node: NodeId, make: impl FnOnce() -> Effect<P>) {
+        self.record_effect(node, make());
+    }
+
+    /// Records the timer `node` just set as `id`, its payload read back from its slot.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record_set_timer(&mut self, node: NodeId, id: TimerId, after: Duration) {
+        let set = self
+            .timers
+            .get(id.slot as usize)
+            .and_then(|t| t.timer.clone());
+        if let Some(timer) = set {
+            self.record_effect(node, Effect::SetTimer { id, after, timer });
+        }
+    }
+
+    /// Records the operation `node` just invoked as `op`, its call read back from the history.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn record_invoke(&mut self, node: NodeId, op: OpId) {
+        if let Some(call) = self.history.get(op).map(|o| o.call.clone()) {
+            self.record_effect(node, Effect::Invoke { op, call });
+        }
+    }
+
+    /// Records `effect` if `node` is the node a harness examines, after the storage writes it
+    /// made before it (they wait in its storage's journal), so the list keeps the order in
+    /// which the node acted.
+    #[cold]
+    pub(crate) fn record_effect(&mut self, node: NodeId, effect: Effect<P>) {
+        let Some(recorder) = self.recorder.as_deref_mut() else {
+            return;
+        };
+        if recorder.node != node {
+            return;
+        }
+        let storage = &mut self.nodes[node.index()].storage;
+        recorder.take_storage(storage);
+        recorder.effects.push(effect);
     }
 
     pub(crate) fn node_name(&self, node: NodeId) -> &str {
@@ -1398,6 +1598,13 @@ impl<P: Protocol> Core<P> {
             invariant,
             detail,
         };
+        if self.recording() {
+            let detail = &violation.detail;
+            self.record_with(node, || Effect::Violation {
+                invariant,
+                detail: detail.clone(),
+            });
+        }
         // The trace keeps the text a person reads (title and detail), as it always has, so
         // fingerprints do not depend on how invariants are named.
         let detail = violation.text();

@@ -27,6 +27,27 @@ pub struct Storage<V> {
     undo: Vec<Undo<V>>,
     writes: u64,
     syncs: u64,
+    /// Every write and sync in order, kept only while a test harness records this node's
+    /// effects (`None` in a normal run: one predictable branch per write).
+    journal: Option<Vec<StorageOp<V>>>,
+}
+
+/// One call that changed a [`Storage`] (or made it durable), as a journal records it for the
+/// test harness ([`crate::testing`]).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum StorageOp<V> {
+    /// [`Storage::put`].
+    Put { key: String, value: V },
+    /// [`Storage::delete`].
+    Delete { key: String },
+    /// [`Storage::log_append`] at position `pos`.
+    LogAppend { pos: u64, value: V },
+    /// [`Storage::log_truncate`].
+    LogTruncate { from: u64 },
+    /// [`Storage::log_discard_before`].
+    LogDiscard { before: u64 },
+    /// [`Storage::sync`].
+    Sync,
 }
 
 /// How to take back one unsynced write.
@@ -109,6 +130,7 @@ impl<V: Clone> Default for Storage<V> {
             undo: Vec::new(),
             writes: 0,
             syncs: 0,
+            journal: None,
         }
     }
 }
@@ -121,6 +143,12 @@ impl<V: Clone> Storage<V> {
 
     /// Writes `value` under `key`; lost on a crash unless [`Storage::sync`] follows.
     pub fn put(&mut self, key: &str, value: V) {
+        if let Some(j) = &mut self.journal {
+            j.push(StorageOp::Put {
+                key: key.to_owned(),
+                value: value.clone(),
+            });
+        }
         let entry = match self.current.get_mut(key) {
             Some(slot) => {
                 let old = std::mem::replace(slot, value);
@@ -142,6 +170,11 @@ impl<V: Clone> Storage<V> {
 
     /// Removes `key`; the removal is lost on a crash unless synced.
     pub fn delete(&mut self, key: &str) {
+        if let Some(j) = &mut self.journal {
+            j.push(StorageOp::Delete {
+                key: key.to_owned(),
+            });
+        }
         let (k, old) = match self.current.remove_entry(key) {
             Some((k, old)) => (k, Some(old)),
             None => (Rc::from(key), None),
@@ -153,6 +186,12 @@ impl<V: Clone> Storage<V> {
     /// Appends `value` to the log at position [`log_end`](Self::log_end); lost on a crash
     /// unless synced.
     pub fn log_append(&mut self, value: V) {
+        if let Some(j) = &mut self.journal {
+            j.push(StorageOp::LogAppend {
+                pos: self.log_start + self.log.len() as u64,
+                value: value.clone(),
+            });
+        }
         self.log.push_back(value);
         self.undo.push(Undo::Appended);
         self.writes += 1;
@@ -160,6 +199,9 @@ impl<V: Clone> Storage<V> {
 
     /// Cuts the log's end: removes every position from `from` on.
     pub fn log_truncate(&mut self, from: u64) {
+        if let Some(j) = &mut self.journal {
+            j.push(StorageOp::LogTruncate { from });
+        }
         let keep = usize::try_from(from.saturating_sub(self.log_start)).unwrap_or(usize::MAX);
         if keep >= self.log.len() {
             return;
@@ -172,6 +214,9 @@ impl<V: Clone> Storage<V> {
     /// Cuts the log's front: removes every position below `before`. If that is past the end,
     /// the log is left empty and the next append goes to `before`.
     pub fn log_discard_before(&mut self, before: u64) {
+        if let Some(j) = &mut self.journal {
+            j.push(StorageOp::LogDiscard { before });
+        }
         if before <= self.log_start {
             return;
         }
@@ -208,6 +253,9 @@ impl<V: Clone> Storage<V> {
 
     /// Makes every write so far durable (an `fsync`).
     pub fn sync(&mut self) {
+        if let Some(j) = &mut self.journal {
+            j.push(StorageOp::Sync);
+        }
         self.undo.clear();
         self.syncs += 1;
     }
@@ -234,6 +282,21 @@ impl<V: Clone> Storage<V> {
     /// Number of writes and syncs so far, for metrics.
     pub fn counts(&self) -> (u64, u64) {
         (self.writes, self.syncs)
+    }
+
+    /// Starts keeping a journal of every write and sync (the test harness turns it on for the
+    /// node under test).
+    pub(crate) fn start_journal(&mut self) {
+        self.journal.get_or_insert_with(Vec::new);
+    }
+
+    /// The journal's entries since the last call, oldest first (empty when no journal is
+    /// kept).
+    pub(crate) fn drain_journal(&mut self) -> Vec<StorageOp<V>> {
+        self.journal
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// What survives a crash: every unsynced write is undone, latest first.

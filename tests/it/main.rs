@@ -7,6 +7,8 @@
 //!   swarm draws and the quiet liveness phase;
 //! * `engine` — crash/restart semantics, partitions, pauses, clocks, bounds;
 //! * `determinism` — every shipped scenario twice, different seeds, golden hashes;
+//! * `harness` — the handler-level harness (`sim_core::testing`) on the shipped `echo` and
+//!   `pinger` models: one event in, the exact list of effects out;
 //! * `lock` — the lock service: its scenarios' stories and their counterfactuals, fencing
 //!   under random faults;
 //! * `cli` — the `dsim` binary end to end;
@@ -22,6 +24,7 @@ mod bugs;
 mod cli;
 mod determinism;
 mod engine;
+mod harness;
 mod lock;
 mod props;
 mod raft_props;

@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError};
+use sim_core::testing::expect_metric;
 use sim_core::trace::TraceKind;
 use sim_core::{DropReason, FaultAction, NodeId, SimTime, Simulation};
 use sim_models::{Overrides, RunSummary, Scenario, World};
@@ -119,8 +120,9 @@ fn check_lock(case: &LockCase) -> Result<(), TestCaseError> {
     let text = case.to_toml();
     let s = parse("lock", &text, case.seed)?;
     let (_, summary) = run(&s);
-    let fenced = summary.metrics.get("mutual_exclusion.fenced").copied();
-    if !summary.violations.is_empty() || fenced != Some(1.0) || summary.outcome.hit_bound() {
+    // A missing metric is a broken test, not a broken lock service: it panics as such.
+    let fenced = expect_metric(&summary.metrics, "mutual_exclusion.fenced");
+    if !summary.violations.is_empty() || fenced != 1.0 || summary.outcome.hit_bound() {
         return Err(fail(
             "lock",
             &text,

@@ -5,6 +5,7 @@ use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use sim_core::testing::expect_metric;
 use sim_models::sweep::{FailureClass, SeedResult};
 use sim_models::{Overrides, Scenario};
 
@@ -394,12 +395,12 @@ fn the_quiet_phase_heals_and_judges_progress_apart_from_safety() {
     // Five seconds after the heal and restart: a leader, caught up, clients served.
     let ok = run(&quiet("5s"));
     assert!(ok.passed(), "{:?}", ok.failures());
-    assert_eq!(ok.metrics.get("liveness.kv"), Some(&1.0));
-    assert_eq!(ok.metrics.get("liveness.c"), Some(&1.0));
+    assert_eq!(expect_metric(&ok.metrics, "liveness.kv"), 1.0);
+    assert_eq!(expect_metric(&ok.metrics, "liveness.c"), 1.0);
     // One millisecond is too little to elect anyone: a liveness failure, not a safety one.
     let late = run(&quiet("1ms"));
     assert!(!late.passed());
-    assert_eq!(late.metrics.get("liveness.kv"), Some(&0.0));
+    assert_eq!(expect_metric(&late.metrics, "liveness.kv"), 0.0);
     let failures = sim_models::sweep::failures(&late);
     assert!(
         failures.iter().all(|f| f.class == FailureClass::Liveness),
@@ -436,10 +437,11 @@ fn the_lock_service_serves_its_clients_again_in_the_quiet_phase() {
         .expect("builds")
         .1;
     assert!(summary.passed(), "{:?}", summary.failures());
-    assert_eq!(summary.metrics.get("liveness.c"), Some(&1.0));
-    assert_eq!(summary.metrics.get("liveness.kv"), Some(&1.0));
+    assert_eq!(expect_metric(&summary.metrics, "liveness.c"), 1.0);
+    assert_eq!(expect_metric(&summary.metrics, "liveness.kv"), 1.0);
     // The stores have no progress check of their own.
-    assert_eq!(summary.metrics.get("liveness.plain"), None);
+    // Absent, not 0: the strict reads above pin how liveness metrics are named.
+    assert!(!summary.metrics.contains_key("liveness.plain"));
 }
 
 #[test]
