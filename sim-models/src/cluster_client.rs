@@ -121,11 +121,12 @@ impl<R: Request> ClusterClient<R> {
         self.table.iter().map(|(_, p)| &p.request.request)
     }
 
-    /// Starts the `redirects` and `resends` counters at zero, so they show even when nothing
-    /// happens.
+    /// Starts the `redirects`, `resends` and `late` counters at zero, so they show even when
+    /// nothing happens.
     pub fn zero_counters(&self, ctx: &mut Ctx<'_, World>) {
         ctx.count("redirects", 0);
         ctx.count("resends", 0);
+        ctx.count("late", 0);
     }
 
     /// Opens request `seq` (recorded in the history as `id`), sends it to the guessed leader
@@ -390,6 +391,7 @@ mod tests {
 
     impl Node<World> for Client {
         fn on_start(&mut self, ctx: &mut Ctx<'_, World>) {
+            self.requests.zero_counters(ctx);
             for &at in &self.issue_at {
                 ctx.set_timer(Duration::from_millis(at), KvClientTimer::Next.into());
             }
@@ -482,8 +484,8 @@ mod tests {
         let mut sim = b.build().expect("builds");
         sim.run();
         assert!(sim.violations().is_empty(), "{:?}", sim.violations());
-        let counters =
-            ["redirects", "resends", "late"].map(|c| sim.metrics().counter(NodeId(3), c));
+        let counters = ["redirects", "resends", "late"]
+            .map(|c| sim_core::testing::expect_counter(&sim, NodeId(3), c));
         let got = log.borrow().clone();
         (got, counters)
     }

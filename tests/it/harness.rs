@@ -2,6 +2,7 @@
 //! each node is built by its model's factory, fed one event, and the exact list of its
 //! effects asserted.
 
+use sim_models::config::{ClusterRef, Count, NonZeroDuration};
 use std::collections::BTreeMap;
 
 use sim_core::testing::{Effect, Harness, expect_annotation, expect_counter};
@@ -37,7 +38,9 @@ fn factory(
 
 /// An echo server `srv1` (node 0, its wall clock 3 ms ahead) and a placeholder client `c1`.
 fn echo(sync_every: u64) -> Harness<World> {
-    let config = EchoConfig { sync_every };
+    let config = EchoConfig {
+        sync_every: Count::new(sync_every).expect("at least 1"),
+    };
     let clusters: &[(&str, &[u32])] = &[("srv", &[0]), ("c", &[1])];
     Harness::builder(1)
         .node("srv1", "srv", factory(&config, NodeId(0), "srv", clusters))
@@ -120,9 +123,9 @@ fn an_echo_server_recovers_the_count_it_synced() {
 /// every 100 ms, a 1 s timeout.
 fn pinger() -> Harness<World> {
     let config = PingerConfig {
-        target: "srv".into(),
+        target: ClusterRef::new("srv"),
         interval: DurationDist::constant(Duration::from_millis(100)),
-        timeout: Duration::from_secs(1),
+        timeout: NonZeroDuration::from_millis(1000),
         pick: Pick::RoundRobin,
     };
     let clusters: &[(&str, &[u32])] = &[("srv", &[0]), ("c", &[1])];

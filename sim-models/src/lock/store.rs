@@ -386,7 +386,7 @@ mod tests {
         let mut got = replies.borrow().clone();
         got.sort_by_key(|(seq, _)| *seq);
         let accepted = witness.borrow().writes(NodeId(0)).to_vec();
-        let rejected = sim.metrics().counter(NodeId(0), "store.rejected_stale");
+        let rejected = sim_core::testing::expect_counter(&sim, NodeId(0), "store.rejected_stale");
         (
             got.into_iter().map(|(_, o)| o).collect(),
             accepted,
