@@ -18,6 +18,7 @@ pub mod raft;
 pub mod run;
 pub mod scenario;
 pub mod shrink;
+pub mod single_kv;
 pub mod swarm;
 pub mod sweep;
 pub mod window;

@@ -19,7 +19,7 @@ use crate::config::Reference;
 use crate::ping;
 use crate::protocols::{self, Family};
 use crate::world::World;
-use crate::{kv_client, lock, raft};
+use crate::{kv_client, lock, raft, single_kv};
 
 /// Where a node sits, handed to its model's factory.
 #[derive(Clone, Debug)]
@@ -233,6 +233,14 @@ pub fn registry() -> &'static [ModelSpec] {
             serves: &[protocols::kv::FAMILY, protocols::lock::FAMILY],
             invariants: raft::INVARIANTS,
             bugs: raft::BUGS,
+        },
+        ModelSpec {
+            name: "single-kv",
+            description: "a key-value store on one node, not replicated: consistent, and down whenever that node is",
+            parse: parse_with::<single_kv::SingleKvConfig>,
+            serves: &[protocols::kv::FAMILY],
+            invariants: &[],
+            bugs: &[],
         },
         ModelSpec {
             name: "kv-client",

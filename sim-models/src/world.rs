@@ -22,6 +22,7 @@ use crate::protocols::store::StoreMsg;
 use crate::raft::log::{Entry, Meta};
 use crate::raft::state_machine::Snapshot;
 use crate::raft::{RaftMsg, RaftTimer};
+use crate::single_kv::SingleKvState;
 
 /// Generates a sum type over payload types, one variant per line, with the conversions models
 /// use instead of naming variants. `Variant(boxed T)` stores the payload boxed, so that a big
@@ -186,6 +187,8 @@ world_enum! {
         RaftEntry(Entry),
         /// A Raft server's latest snapshot.
         RaftSnapshot(Snapshot),
+        /// A `single-kv` store's registers and sessions.
+        SingleKv(SingleKvState),
     }
 }
 
