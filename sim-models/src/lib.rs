@@ -15,6 +15,7 @@ pub mod model;
 pub mod ping;
 pub mod protocols;
 pub mod raft;
+pub mod raft_kv;
 pub mod run;
 pub mod scenario;
 pub mod shrink;

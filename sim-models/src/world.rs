@@ -19,9 +19,8 @@ use crate::protocols::kv::KvMsg;
 use crate::protocols::lock::LockMsg;
 use crate::protocols::ping::PingMsg;
 use crate::protocols::store::StoreMsg;
-use crate::raft::log::{Entry, Meta};
-use crate::raft::state_machine::Snapshot;
-use crate::raft::{RaftMsg, RaftTimer};
+use crate::raft::{Entry, Meta, RaftMsg, RaftTimer, Snapshot};
+use crate::raft_kv::KvLock;
 use crate::single_kv::SingleKvState;
 
 /// Generates a sum type over payload types, one variant per line, with the conversions models
@@ -149,7 +148,7 @@ world_enum! {
         Ping(PingMsg),
         /// Raft's messages between `raft-kv` servers (boxed, like every payload bigger than a
         /// few words, so that every pending event stays small).
-        Raft(boxed RaftMsg),
+        Raft(boxed RaftMsg<KvLock>),
         /// The `kv` family.
         Kv(boxed KvMsg),
         /// The `lock` family.
@@ -184,9 +183,9 @@ world_enum! {
         /// A Raft server's `currentTerm` and `votedFor`.
         RaftMeta(Meta),
         /// One Raft log entry.
-        RaftEntry(Entry),
+        RaftEntry(Entry<KvLock>),
         /// A Raft server's latest snapshot.
-        RaftSnapshot(Snapshot),
+        RaftSnapshot(Snapshot<KvLock>),
         /// A `single-kv` store's registers and sessions.
         SingleKv(SingleKvState),
     }

@@ -183,12 +183,13 @@ fn a_follower_catches_up_by_snapshot_with_the_lease_table() {
         panic!("kv3 stores a snapshot");
     };
     let client = sim.node_by_name("c1").expect("c1");
-    let holder = snap.state.locks().holder("lock").expect("the lock is held");
+    let locks = &snap.state.machine.locks;
+    let holder = locks.holder("lock").expect("the lock is held");
     assert_eq!(
         expect_annotation(&sim, client, "token"),
         holder.token.to_string()
     );
-    let lease = snap.state.locks().lease(holder.lease).expect("its lease");
+    let lease = locks.lease(holder.lease).expect("its lease");
     assert_eq!(lease.owner, client);
 }
 

@@ -3,7 +3,7 @@
 //! locking", 2016).
 //!
 //! **The service** is `raft-kv` itself: its replicated state machine holds, next to the
-//! registers, a table of leases and locks ([`crate::raft::locks`]). A client opens a session
+//! registers, a table of leases and locks ([`crate::raft_kv::locks`]). A client opens a session
 //! with `LeaseGrant { ttl }` (the lease id is the log index of the granting entry), keeps it
 //! alive with `LeaseKeepAlive`, and tries `Acquire { lock, lease }`: `Granted { token }` or
 //! `Busy { holder }`. The **fencing token** is the log index of the entry that granted the
@@ -11,10 +11,11 @@
 //! its locks. Requests travel like key-value ones — to the leader, redirected by `NotLeader`,
 //! resent with the same (client, seq), applied once per session.
 //!
-//! **Expiry is the leader's job, on its own clock**, as in etcd's lessor: when a grant or
-//! keep-alive is applied on the leader, the lease's deadline becomes the leader's `now + ttl`;
-//! a new leader gives every lease a fresh `now + ttl`; on each heartbeat the leader proposes
-//! `LeaseExpire { lease, renewed_at }` for the leases past their deadline. `renewed_at` is the
+//! **Expiry is the leader's job, on its own clock**, as in etcd's lessor
+//! ([`crate::raft_kv::lessor`]): when a grant or keep-alive is applied on the leader, the
+//! lease's deadline becomes the leader's `now + ttl`; a new leader gives every lease a fresh
+//! `now + ttl`; on each heartbeat the leader proposes `LeaseExpire { lease, renewed_at }` for
+//! the leases past their deadline. `renewed_at` is the
 //! log index of the lease's last grant or keep-alive, so an expiry that a committed keep-alive
 //! overtook does nothing. Followers keep no deadlines.
 //!

@@ -2,8 +2,8 @@
 //! checker ([`crate::lock::checker`]).
 //!
 //! One [`LockWitness`] per build of a scenario, shared through the build's
-//! [`crate::model::Ghosts`]: each `raft-kv` cluster's observer reports every lock command the
-//! moment it is first known committed, with the lock table it leaves (so the witness knows
+//! [`crate::model::Ghosts`]: each `raft-kv` cluster reports every lock command the moment it
+//! is first known committed, with the lock table it leaves ([`crate::raft_kv::witness`]) (so the witness knows
 //! each lock's holder as committed, and every grant ever made); each `fenced-store` reports
 //! the writes it accepts, in order, and the witness notes whether the write's token held the
 //! lock at that moment. Like the Raft observer it lives outside every node, so it survives
@@ -14,8 +14,7 @@ use std::collections::BTreeMap;
 use sim_core::NodeId;
 
 use crate::lock::checker::AcceptedWrite;
-use crate::raft::locks::{Holder, LockTable};
-use crate::raft::log::{Command, Entry};
+use crate::raft_kv::locks::{Holder, LockTable};
 
 /// The key of the run's lock witness in [`crate::model::Ghosts`].
 pub const KEY: &str = "lock-witness";
@@ -56,12 +55,9 @@ pub struct LockWitness {
 }
 
 impl LockWitness {
-    /// `service` committed `entry`, a lock command, leaving `table`.
-    pub fn committed(&mut self, service: &str, entry: &Entry, table: &LockTable) {
-        let how = match entry.command {
-            Command::LeaseExpire { .. } => Ended::Expired,
-            Command::Client(_) | Command::Noop => Ended::Released,
-        };
+    /// `service` committed a lock command at `index`, leaving `table`; a grant it ended ended
+    /// `how` (a client's command releases, an expiry expires).
+    pub fn committed(&mut self, service: &str, index: u64, how: Ended, table: &LockTable) {
         let before: Vec<(String, Holder)> = self
             .holders
             .iter()
@@ -72,7 +68,7 @@ impl LockWitness {
             if table.holder(&lock) != Some(h) {
                 self.holders.remove(&(service.to_owned(), lock));
                 if let Some(g) = self.grants.get_mut(&(h.token, service.to_owned())) {
-                    g.ended = Some((entry.index, how));
+                    g.ended = Some((index, how));
                 }
             }
         }
@@ -127,43 +123,13 @@ impl LockWitness {
 mod tests {
     use super::*;
     use crate::protocols::lock::LockOp;
-    use crate::raft::log::{ClientCommand, ClientOp};
+    use crate::raft::StateMachine;
     use sim_core::Duration;
 
-    fn entry(index: u64, command: Command) -> Entry {
-        Entry {
-            term: 1,
-            index,
-            command,
-        }
-    }
-
-    fn client(index: u64, client: NodeId, op: LockOp) -> Entry {
-        entry(
-            index,
-            Command::Client(ClientCommand {
-                client,
-                seq: index,
-                first_open: index,
-                op: ClientOp::Lock(op),
-            }),
-        )
-    }
-
-    /// Applies `e` to `table` and reports it.
-    fn commit(w: &mut LockWitness, table: &mut LockTable, e: &Entry) {
-        match &e.command {
-            Command::Client(c) => {
-                if let ClientOp::Lock(op) = &c.op {
-                    table.apply(c.client, op, e.index);
-                }
-            }
-            Command::LeaseExpire { lease, renewed_at } => {
-                table.expire(*lease, *renewed_at);
-            }
-            Command::Noop => {}
-        }
-        w.committed("kv", e, table);
+    /// Applies `op` of `client` at `index` to `table` and reports it.
+    fn commit(w: &mut LockWitness, table: &mut LockTable, index: u64, client: NodeId, op: LockOp) {
+        table.apply(index, client, &op);
+        w.committed("kv", index, Ended::Released, table);
     }
 
     #[test]
@@ -172,27 +138,18 @@ mod tests {
         let mut w = LockWitness::default();
         let mut t = LockTable::default();
         let ttl = Duration::from_secs(1);
-        commit(&mut w, &mut t, &client(1, c1, LockOp::LeaseGrant { ttl }));
-        commit(&mut w, &mut t, &client(2, c2, LockOp::LeaseGrant { ttl }));
+        commit(&mut w, &mut t, 1, c1, LockOp::LeaseGrant { ttl });
+        commit(&mut w, &mut t, 2, c2, LockOp::LeaseGrant { ttl });
         let acquire = |lease| LockOp::Acquire {
             lock: "l".into(),
             lease,
         };
-        commit(&mut w, &mut t, &client(3, c1, acquire(1)));
+        commit(&mut w, &mut t, 3, c1, acquire(1));
         w.accepted(store, c1, 3, 100);
-        commit(
-            &mut w,
-            &mut t,
-            &entry(
-                4,
-                Command::LeaseExpire {
-                    lease: 1,
-                    renewed_at: 1,
-                },
-            ),
-        );
+        assert!(t.expire(1, 1));
+        w.committed("kv", 4, Ended::Expired, &t);
         assert_eq!(w.grant(3).and_then(|g| g.ended), Some((4, Ended::Expired)));
-        commit(&mut w, &mut t, &client(5, c2, acquire(2)));
+        commit(&mut w, &mut t, 5, c2, acquire(2));
         w.accepted(store, c2, 5, 200);
         w.accepted(store, c1, 3, 101);
         let by_holder: Vec<bool> = w.writes(store).iter().map(|x| x.by_holder).collect();

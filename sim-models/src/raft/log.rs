@@ -6,10 +6,11 @@
 //! (term 0) is the empty prefix every log shares. After compaction the log starts just above
 //! its snapshot's last index, and that index's term is still known.
 
+use std::fmt::{self, Debug};
+
 use sim_core::{NodeId, Storage};
 
-use crate::protocols::kv::KvOp;
-use crate::protocols::lock::LockOp;
+use crate::raft::machine::{Registered, StateMachine};
 use crate::world::Durable;
 
 /// A server's `currentTerm` and `votedFor` (Figure 2's persistent state besides the log),
@@ -22,77 +23,62 @@ pub struct Meta {
     pub voted_for: Option<NodeId>,
 }
 
-/// What a client asks the state machine to do: a key-value or a lock-service operation.
+/// A client's command as it travels through the log.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ClientOp {
-    /// A register operation (from a `kv-client`).
-    Kv(KvOp),
-    /// A lease or lock operation (from a `lock-client`).
-    Lock(LockOp),
-}
-
-/// A client operation as it travels through the log.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClientCommand {
+pub struct ClientCommand<C> {
     /// The client that asked.
     pub client: NodeId,
     /// The client's sequence number for it.
     pub seq: u64,
     /// The lowest sequence number the client still had open when it sent this.
     pub first_open: u64,
-    /// The operation.
-    pub op: ClientOp,
+    /// The operation, for the state machine.
+    pub op: C,
 }
 
-/// What an entry asks the state machine to do.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Command {
+/// What an entry asks of the state machine.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Command<S: StateMachine> {
     /// Nothing: a new leader's first entry, which lets it commit the entries of earlier terms
     /// (they commit only through an entry of the leader's own term; §5.4.2).
     Noop,
-    /// A client's operation.
-    Client(ClientCommand),
-    /// The leader found `lease` past its deadline: revoke it (and release its locks) unless it
-    /// was renewed after index `renewed_at`.
-    LeaseExpire {
-        /// The lease.
-        lease: u64,
-        /// The index of the lease's last grant or keep-alive the leader knew of.
-        renewed_at: u64,
-    },
+    /// A client's command.
+    Client(ClientCommand<S::Command>),
+    /// A command the state machine proposed itself on the leader (a lease expiry).
+    Machine(S::Proposal),
 }
 
-impl Command {
-    /// Whether the command concerns the lock service (leases and locks).
-    pub fn is_lock(&self) -> bool {
+/// A machine's proposal shows as itself (`LeaseExpire { .. }`): the machine names it.
+impl<S: StateMachine> Debug for Command<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Command::Client(c) => matches!(c.op, ClientOp::Lock(_)),
-            Command::LeaseExpire { .. } => true,
-            Command::Noop => false,
+            Command::Noop => f.write_str("Noop"),
+            Command::Client(c) => f.debug_tuple("Client").field(c).finish(),
+            Command::Machine(p) => p.fmt(f),
         }
     }
 }
 
 /// One log entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Entry {
+pub struct Entry<S: StateMachine> {
     /// The term of the leader that created it.
     pub term: u64,
     /// Its position.
     pub index: u64,
     /// What it does.
-    pub command: Command,
+    pub command: Command<S>,
 }
 
 /// The replicated log of one node.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct RaftLog {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RaftLog<S: StateMachine> {
     /// Last index covered by the snapshot (0: none).
     snapshot_index: u64,
     /// Term of that index.
     snapshot_term: u64,
     /// Entries `snapshot_index + 1 ..`, in order.
-    entries: Vec<Entry>,
+    entries: Vec<Entry<S>>,
 }
 
 /// How a follower's log changed when it took a leader's entries.
@@ -104,47 +90,20 @@ pub struct Merge {
     pub appended_from: Option<u64>,
 }
 
-impl RaftLog {
+impl<S: StateMachine> Default for RaftLog<S> {
+    fn default() -> Self {
+        RaftLog::starting_after(0, 0)
+    }
+}
+
+impl<S: StateMachine> RaftLog<S> {
     /// An empty log whose snapshot ends at (`snapshot_index`, `snapshot_term`).
-    pub fn starting_after(snapshot_index: u64, snapshot_term: u64) -> RaftLog {
+    pub fn starting_after(snapshot_index: u64, snapshot_term: u64) -> Self {
         RaftLog {
             snapshot_index,
             snapshot_term,
             entries: Vec::new(),
         }
-    }
-
-    /// Rebuilds the log from storage: the entries above `snapshot_index` (whose term is
-    /// `snapshot_term`). Returns the log, or the first index missing from the sequence.
-    pub fn recover(
-        storage: &Storage<Durable>,
-        snapshot_index: u64,
-        snapshot_term: u64,
-    ) -> Result<RaftLog, String> {
-        let mut log = RaftLog::starting_after(snapshot_index, snapshot_term);
-        for (pos, value) in storage.log_iter() {
-            let Ok(e) = <&Entry>::try_from(value) else {
-                return Err(format!("log position {pos} holds {value:?}, not an entry"));
-            };
-            if e.index != pos {
-                return Err(format!(
-                    "log position {pos} holds the entry of index {}",
-                    e.index
-                ));
-            }
-            if e.index <= snapshot_index {
-                continue;
-            }
-            if e.index != log.last_index() + 1 {
-                return Err(format!(
-                    "the stored log jumps from index {} to {}",
-                    log.last_index(),
-                    e.index
-                ));
-            }
-            log.entries.push(e.clone());
-        }
-        Ok(log)
     }
 
     /// The index of the last entry (the snapshot's last index if there are none; 0 if empty).
@@ -177,21 +136,21 @@ impl RaftLog {
     }
 
     /// The entry at `index`, if the log holds it (not compacted, not past the end).
-    pub fn get(&self, index: u64) -> Option<&Entry> {
+    pub fn get(&self, index: u64) -> Option<&Entry<S>> {
         let offset = index.checked_sub(self.snapshot_index + 1)?;
         self.entries.get(usize::try_from(offset).ok()?)
     }
 
     /// Up to `max` entries from `from` on (fewer at the end of the log; none if `from` is
     /// compacted).
-    pub fn entries_from(&self, from: u64, max: usize) -> Vec<Entry> {
+    pub fn entries_from(&self, from: u64, max: usize) -> Vec<Entry<S>> {
         let tail = self.tail_from(from);
         tail[..max.min(tail.len())].to_vec()
     }
 
     /// The entries from `from` to the end, borrowed (empty if `from` is compacted or past the
     /// end).
-    pub fn tail_from(&self, from: u64) -> &[Entry] {
+    pub fn tail_from(&self, from: u64) -> &[Entry<S>] {
         let Some(offset) = from.checked_sub(self.snapshot_index + 1) else {
             return &[];
         };
@@ -223,11 +182,53 @@ impl RaftLog {
             .map(|e| e.index)
     }
 
+    /// Whether a candidate's log, ending at (`last_index`, `last_term`), is at least as
+    /// up-to-date as this one (§5.4.1: later last term wins; same term, longer log wins).
+    pub fn candidate_up_to_date(&self, last_index: u64, last_term: u64) -> bool {
+        (last_term, last_index) >= (self.last_term(), self.last_index())
+    }
+}
+
+/// Changes, written to storage as they are made.
+impl<S: Registered> RaftLog<S> {
+    /// Rebuilds the log from storage: the entries above `snapshot_index` (whose term is
+    /// `snapshot_term`). Returns the log, or the first index missing from the sequence.
+    pub fn recover(
+        storage: &Storage<Durable>,
+        snapshot_index: u64,
+        snapshot_term: u64,
+    ) -> Result<Self, String> {
+        let mut log = RaftLog::starting_after(snapshot_index, snapshot_term);
+        for (pos, value) in storage.log_iter() {
+            let Some(e) = S::stored_entry(value) else {
+                return Err(format!("log position {pos} holds {value:?}, not an entry"));
+            };
+            if e.index != pos {
+                return Err(format!(
+                    "log position {pos} holds the entry of index {}",
+                    e.index
+                ));
+            }
+            if e.index <= snapshot_index {
+                continue;
+            }
+            if e.index != log.last_index() + 1 {
+                return Err(format!(
+                    "the stored log jumps from index {} to {}",
+                    log.last_index(),
+                    e.index
+                ));
+            }
+            log.entries.push(e.clone());
+        }
+        Ok(log)
+    }
+
     /// Appends `entry` (a leader's new entry, whose index must be `last_index + 1`).
-    pub fn append(&mut self, entry: Entry, storage: &mut Storage<Durable>) {
+    pub fn append(&mut self, entry: Entry<S>, storage: &mut Storage<Durable>) {
         debug_assert_eq!(entry.index, self.last_index() + 1);
         debug_assert_eq!(entry.index, storage.log_end());
-        storage.log_append(entry.clone().into());
+        storage.log_append(S::store_entry(entry.clone()));
         self.entries.push(entry);
     }
 
@@ -238,7 +239,7 @@ impl RaftLog {
     pub fn merge(
         &mut self,
         prev_index: u64,
-        entries: &[Entry],
+        entries: &[Entry<S>],
         storage: &mut Storage<Durable>,
     ) -> Merge {
         let mut out = Merge::default();
@@ -290,19 +291,14 @@ impl RaftLog {
         self.snapshot_index = index;
         self.snapshot_term = term;
     }
-
-    /// Whether a candidate's log, ending at (`last_index`, `last_term`), is at least as
-    /// up-to-date as this one (§5.4.1: later last term wins; same term, longer log wins).
-    pub fn candidate_up_to_date(&self, last_index: u64, last_term: u64) -> bool {
-        (last_term, last_index) >= (self.last_term(), self.last_index())
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::raft_kv::KvLock;
 
-    fn noop(term: u64, index: u64) -> Entry {
+    fn noop(term: u64, index: u64) -> Entry<KvLock> {
         Entry {
             term,
             index,
@@ -310,7 +306,7 @@ mod tests {
         }
     }
 
-    fn log_of(terms: &[u64], storage: &mut Storage<Durable>) -> RaftLog {
+    fn log_of(terms: &[u64], storage: &mut Storage<Durable>) -> RaftLog<KvLock> {
         let mut log = RaftLog::default();
         for (i, &t) in terms.iter().enumerate() {
             log.append(noop(t, i as u64 + 1), storage);
@@ -346,7 +342,7 @@ mod tests {
         s.sync();
         log.append(noop(2, 3), &mut s);
         s.crash();
-        let back = RaftLog::recover(&s, 0, 0).expect("contiguous");
+        let back = RaftLog::<KvLock>::recover(&s, 0, 0).expect("contiguous");
         assert_eq!((back.last_index(), back.last_term()), (2, 1));
     }
 
@@ -359,12 +355,12 @@ mod tests {
         assert_eq!(log.term_at(1), None);
         assert_eq!(log.get(3).map(|e| e.term), Some(2));
         assert_eq!(log.first_index_of_term_run(3), 3, "stops at the snapshot");
-        let back = RaftLog::recover(&s, 2, 2).expect("contiguous");
+        let back = RaftLog::<KvLock>::recover(&s, 2, 2).expect("contiguous");
         assert_eq!(back, log);
         // A snapshot the log does not extend replaces it entirely.
         log.compact(6, 5, &mut s);
         assert_eq!((log.last_index(), log.last_term()), (6, 5));
-        assert_eq!(RaftLog::recover(&s, 6, 5).expect("empty"), log);
+        assert_eq!(RaftLog::<KvLock>::recover(&s, 6, 5).expect("empty"), log);
     }
 
     #[test]

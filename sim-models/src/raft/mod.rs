@@ -1,44 +1,46 @@
-//! `raft-kv`: a key-value store replicated with Raft (Ongaro and Ousterhout, "In Search of an
-//! Understandable Consensus Algorithm", 2014; section numbers below are the paper's, except
-//! §4.2.3, §6.x and §9.6, which are Ongaro's dissertation, "Consensus: Bridging Theory and
-//! Practice", 2014). Clients are [`crate::kv_client`] nodes, and [`crate::lock::client`] nodes
-//! for the lock service the same state machine runs.
+//! Raft (Ongaro and Ousterhout, "In Search of an Understandable Consensus Algorithm", 2014;
+//! section numbers below are the paper's, except §4.2.3, §6.x and §9.6, which are Ongaro's
+//! dissertation, "Consensus: Bridging Theory and Practice", 2014): a replication engine over
+//! any [`StateMachine`], as raft-rs keeps `RawNode` apart from the application. The `raft-kv`
+//! model runs it over registers and the lock service ([`crate::raft_kv`]), serving
+//! [`crate::kv_client`] and [`crate::lock::client`] nodes.
 //!
-//! **What runs.** Figure 2 of the paper, rule for rule:
+//! **What runs.** Figure 2 of the paper, rule for rule; each module's doc quotes the rules its
+//! handlers implement:
 //!
-//! * *Leader election* (§5.2) with randomised election timeouts drawn from the node's own
-//!   random stream (`election_timeout`), so a run replays exactly from its seed. A candidate
-//!   wins with votes from a majority; a voter grants at most one vote per term, and only to a
-//!   candidate whose log is at least as up-to-date as its own (§5.4.1).
-//! * *Log replication* (§5.3): AppendEntries with the consistency check on the previous entry;
-//!   a follower removes a conflicting suffix and appends. A rejection carries the follower's
-//!   conflicting term and that term's first index, so the leader skips a whole term per round
-//!   trip instead of one entry (fast back-off, end of §5.3). The leader sends optimistically
-//!   (up to `max_entries_per_append` per message) and moves back on a rejection.
-//! * *The commit rule* (§5.4.2, Figure 8): a leader commits index N only when a majority holds
-//!   it **and** `log[N].term` is its current term; older entries commit indirectly. A new
-//!   leader appends a no-op so that happens promptly. The counter `commit_held_old_term`
-//!   counts the times an old-term entry sat on a majority and was (rightly) not committed.
-//!   `commit_rule = "any-term"` drops the term condition — the bug the figure warns about —
-//!   so the invariant checker can be seen catching it (`scenarios/raft/figure8.toml`).
+//! * *Leader election* ([`election`], §5.2) with randomised election timeouts drawn from the
+//!   node's own random stream (`election_timeout`), so a run replays exactly from its seed. A
+//!   candidate wins with votes from a majority; a voter grants at most one vote per term, and
+//!   only to a candidate whose log is at least as up-to-date as its own (§5.4.1).
+//! * *Log replication* ([`replication`], §5.3): AppendEntries with the consistency check on the
+//!   previous entry; a follower removes a conflicting suffix and appends. A rejection carries
+//!   the follower's conflicting term and that term's first index, so the leader skips a whole
+//!   term per round trip instead of one entry (fast back-off, end of §5.3). The leader sends
+//!   optimistically (up to `max_entries_per_append` per message) and moves back on a
+//!   rejection; one message is in flight per follower, and what queues meanwhile goes in the
+//!   next (batching).
+//! * *The commit rule* ([`tracker`], [`commit`], §5.4.2, Figure 8): a leader commits index N
+//!   only when a majority holds it **and** `log[N].term` is its current term; older entries
+//!   commit indirectly. A new leader appends a no-op so that happens promptly. The counter
+//!   `commit_held_old_term` counts the times an old-term entry sat on a majority and was
+//!   (rightly) not committed. `commit_rule = "any-term"` drops the term condition — the bug the
+//!   figure warns about — so the invariant checker can be seen catching it
+//!   (`scenarios/raft/figure8.toml`).
 //! * *Persistence*: `currentTerm` and `votedFor` (key `meta`) and each log entry (the
 //!   storage's append-only log, position = index) are written and synced before the
 //!   node sends anything that depends on them: every handler queues its messages and
 //!   [`node::RaftNode`] syncs, then sends. A restarted node recovers from storage alone; its
 //!   commit index and state machine are rebuilt from the snapshot and re-learnt.
-//! * *The state machine* ([`state_machine`]): registers with read, write and compare-and-set,
-//!   the lock service's leases and locks ([`locks`], see [`crate::lock`]), and client sessions
-//!   that make resends idempotent (§6.3).
-//! * *Lease expiry* (etcd's lessor, not in the paper): the leader keeps a deadline per lease
-//!   on its own clock — `now + ttl` when a grant or keep-alive applies on it, and for every
-//!   lease when it takes office — and at each heartbeat proposes `LeaseExpire` for leases past
-//!   it. The entry names the lease's last renewal, so a keep-alive committed first wins.
-//! * *Clients* (§6.2): a server that does not lead answers `NotLeader` with the leader it
-//!   knows; the leader answers once the operation is applied.
-//! * *Linearizable reads* (§6.4): `read_mode = "log"` sends reads through the log like writes;
-//!   `"read-index"` (default) records the commit index (at least this term's no-op), confirms
-//!   leadership with a fresh heartbeat round answered by a majority, and serves once the state
-//!   machine has applied that far.
+//! * *The state machine* ([`machine`]): the engine applies committed entries to it in order and
+//!   keeps the client sessions that make resends idempotent ([`sessions`], §6.3). The machine
+//!   may keep state on the leader only, and propose commands of its own at each heartbeat
+//!   (`raft-kv`'s lessor keeps lease deadlines and proposes expiries).
+//! * *Clients* ([`client`], §6.2): a server that does not lead answers `NotLeader` with the
+//!   leader it knows; the leader answers once the operation is applied.
+//! * *Linearizable reads* ([`read_index`], §6.4): `read_mode = "log"` sends reads through the
+//!   log like writes; `"read-index"` (default) records the commit index (at least this term's
+//!   no-op), confirms leadership with a fresh heartbeat round answered by a majority, and
+//!   serves once the state machine has applied that far.
 //! * *PreVote* (§9.6, `pre_vote`): before bumping its term, a would-be candidate asks whether
 //!   a majority would vote for it; a server that heard from a leader within an election
 //!   timeout says no. A node cut off from the leader then cannot disrupt the cluster.
@@ -59,9 +61,9 @@
 //! **Invariants.** An [`observer::RaftObserver`] per cluster checks Election Safety, Leader
 //! Append-Only, Log Matching, Leader Completeness and State Machine Safety as the run goes,
 //! from facts the servers report; a breach becomes a `violation` event naming the nodes,
-//! terms and indexes, and fails the run. See that module for what it keeps. It also follows
-//! the committed state machine and reports lock commands to the run's lock witness, for the
-//! protected stores' mutual-exclusion check.
+//! terms and indexes, and fails the run. See that module for what it keeps. An application may
+//! follow the committed log through it ([`observer::CommitFollower`]): `raft-kv`'s lock service
+//! reports lock commands to the run's lock witness that way.
 //!
 //! **Timeline and metrics.** Annotations `role`, `term`, `commit`, `log` (last index) and
 //! `leader` (the leader's name as this server knows it; a change is a leader change).
@@ -70,16 +72,26 @@
 //! word from the old leader), `check_quorum_stepdowns`,
 //! `votes_refused_in_lease`, `truncations`, `resends_deduplicated` (a resent request answered
 //! from its session instead of applied again), `snapshots`, `snapshots_sent`,
-//! `snapshots_installed`, `commit_held_old_term`, `lease_expiries` (expiries proposed);
-//! histogram `commit_latency` (a leader's append to commit).
+//! `snapshots_installed`, `commit_held_old_term`; histogram `commit_latency` (a leader's
+//! append to commit). `raft-kv`'s machine adds `lease_expiries` (expiries proposed).
+//!
+//! **The model.** [`RaftKv`] (registered as `raft-kv`) builds [`RaftNode`]s over
+//! [`crate::raft_kv::KvLock`]: the one place here that names the application.
 
-pub mod locks;
+pub mod client;
+pub mod commit;
+pub mod election;
 pub mod log;
+pub mod machine;
 pub mod msg;
 pub mod node;
 pub mod observer;
 pub mod progress;
-pub mod state_machine;
+pub mod read_index;
+pub mod replica;
+pub mod replication;
+pub mod sessions;
+pub mod tracker;
 
 #[cfg(test)]
 mod tests;
@@ -92,13 +104,20 @@ use serde::{Deserialize, Serialize};
 use sim_core::{Duration, DurationDist, Invariant, NodeFactory, NodeId};
 
 use crate::bugs::BugSpec;
-use crate::lock::witness::{self, LockWitness};
 use crate::model::{ConfigProblem, Model, NodeEnv, table_of};
+use crate::raft_kv::{KvLock, witness};
 use crate::world::World;
 
-pub use msg::{RaftMsg, RaftTimer};
+pub use log::{ClientCommand, Command, Entry, Meta};
+pub use machine::{Registered, Request, StateMachine};
+pub use msg::{
+    AppendEntries, AppendEntriesReply, InstallSnapshot, RaftMsg, RaftTimer, RequestVote,
+    RequestVoteReply,
+};
 pub use node::RaftNode;
-pub use observer::RaftObserver;
+pub use observer::{CommitFollower, RaftObserver};
+pub use replica::Snapshot;
+pub use sessions::Sessions;
 
 /// Election Safety (Figure 3): at most one leader is elected in a term.
 pub const ELECTION_SAFETY: Invariant = Invariant::new("raft.election-safety", "Election Safety");
@@ -296,7 +315,7 @@ impl RaftConfig {
 #[derive(Debug)]
 pub struct RaftKv {
     config: RaftConfig,
-    observer: RefCell<Option<Rc<RefCell<RaftObserver>>>>,
+    observer: RefCell<Option<Rc<RefCell<RaftObserver<KvLock>>>>>,
 }
 
 impl RaftKv {
@@ -315,24 +334,23 @@ impl RaftKv {
 
     /// The observer of the last build, shared by its nodes' factories (for tests and tools
     /// that inspect a finished run).
-    pub fn observer(&self) -> Option<Rc<RefCell<RaftObserver>>> {
+    pub fn observer(&self) -> Option<Rc<RefCell<RaftObserver<KvLock>>>> {
         self.observer.borrow().clone()
     }
 
     /// The observer of the cluster at `env` for this build (one per cluster and build, shared
-    /// by its nodes' factories), remembered for [`RaftKv::observer`].
+    /// by its nodes' factories), remembered for [`RaftKv::observer`]. The lock service
+    /// follows the committed log through it.
     fn observer_for(
         &self,
         env: &NodeEnv<'_>,
         names: &BTreeMap<NodeId, String>,
-    ) -> Rc<RefCell<RaftObserver>> {
-        let locks = env
-            .ghosts
-            .get_or_insert_with(witness::KEY, LockWitness::default);
+    ) -> Rc<RefCell<RaftObserver<KvLock>>> {
+        let follower = witness::follower(env);
         let observer = env
             .ghosts
             .get_or_insert_with(&format!("raft-observer/{}", env.cluster), || {
-                RaftObserver::new(names.clone(), env.cluster, locks)
+                RaftObserver::new(names.clone(), Some(follower))
             });
         *self.observer.borrow_mut() = Some(Rc::clone(&observer));
         observer
@@ -389,7 +407,7 @@ impl Model for RaftKv {
             config.commit_rule = CommitRule::AnyTerm;
         }
         Box::new(move || {
-            Box::new(RaftNode::new(
+            Box::new(RaftNode::<KvLock>::new(
                 config.clone(),
                 me,
                 peers.clone(),

@@ -34,21 +34,19 @@
 //! Memory is one small record per log index (plus one per term); nothing is per message. After
 //! [`MAX_REPORTED`] breaches it stops reporting (one bug tends to cascade), counting the rest.
 //!
-//! **The committed state.** The observer also applies each entry, the moment it is first known
-//! committed, to a ghost copy of the state machine: the state every replica will reach. Lock
-//! commands are then reported, with the lock table they leave, to the run's
-//! [`LockWitness`], which the protected stores' mutual-exclusion check consults.
+//! **Following the committed log.** Checkers of the application (the lock service's witness)
+//! may need the committed entries too: a [`CommitFollower`] handed to the observer is told of
+//! each entry the moment it is first known committed, in index order — the order every replica
+//! will apply them in.
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
-use std::rc::Rc;
+use std::fmt::Debug;
 
 use sim_core::chunked::ChunkedVec;
 use sim_core::{Invariant, NodeId};
 
-use crate::lock::witness::LockWitness;
 use crate::raft::log::{Command, Entry, RaftLog};
-use crate::raft::state_machine::KvState;
+use crate::raft::machine::StateMachine;
 use crate::raft::{
     ELECTION_SAFETY, LEADER_APPEND_ONLY, LEADER_COMPLETENESS, LOG_MATCHING, STATE_MACHINE_SAFETY,
 };
@@ -56,42 +54,44 @@ use crate::raft::{
 /// Breaches reported before the observer falls silent.
 pub const MAX_REPORTED: usize = 20;
 
+/// Ghost state of an application that follows the committed log (see the module doc).
+pub trait CommitFollower<S: StateMachine>: Debug {
+    /// `entry` is committed: it is the entry at its index on every replica from now on.
+    fn committed(&mut self, entry: &Entry<S>);
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Appended {
-    command: Command,
+struct Appended<S: StateMachine> {
+    command: Command<S>,
     prev_term: u64,
     node: NodeId,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Committed {
+struct Committed<S: StateMachine> {
     /// The entry's term.
     term: u64,
-    command: Command,
+    command: Command<S>,
     /// The node that first reported it committed.
     node: NodeId,
     /// That node's current term then: the term the entry was committed in.
     in_term: u64,
 }
 
-/// Ghost state of one Raft cluster.
-#[derive(Debug, Default)]
-pub struct RaftObserver {
+/// Ghost state of one Raft cluster replicating `S`.
+#[derive(Debug)]
+pub struct RaftObserver<S: StateMachine> {
     names: BTreeMap<NodeId, String>,
-    /// The cluster's name (the lock service's name in the lock witness).
-    cluster: String,
-    /// The state machine as of the committed prefix.
-    state: KvState,
-    /// Where committed lock commands are reported.
-    locks: Rc<RefCell<LockWitness>>,
+    /// Told of every newly committed entry, if the application needs it.
+    follower: Option<Box<dyn CommitFollower<S>>>,
     leaders: BTreeMap<u64, NodeId>,
     /// Every (index, term) ever appended anywhere: `appended[i - 1]` is the first term seen
     /// at index `i` (an array lookup, no allocation per entry); `appended_later` holds the
     /// rare other terms at the same index (entries that were overwritten).
-    appended: ChunkedVec<Option<(u64, Appended)>>,
-    appended_later: BTreeMap<(u64, u64), Appended>,
+    appended: ChunkedVec<Option<(u64, Appended<S>)>>,
+    appended_later: BTreeMap<(u64, u64), Appended<S>>,
     /// `committed[i - 1]` is the entry committed at index `i`.
-    committed: ChunkedVec<Committed>,
+    committed: ChunkedVec<Committed<S>>,
     reported: usize,
     suppressed: usize,
 }
@@ -114,19 +114,22 @@ impl std::fmt::Display for Breach {
 /// The result of reporting a fact: `Err` describes the breach.
 pub type Check = Result<(), Breach>;
 
-impl RaftObserver {
-    /// An observer for `cluster`, whose nodes are named by `names`, reporting committed lock
-    /// commands to `locks`.
+impl<S: StateMachine> RaftObserver<S> {
+    /// An observer of a cluster whose nodes are named by `names`, telling `follower` of each
+    /// newly committed entry.
     pub fn new(
         names: BTreeMap<NodeId, String>,
-        cluster: &str,
-        locks: Rc<RefCell<LockWitness>>,
+        follower: Option<Box<dyn CommitFollower<S>>>,
     ) -> Self {
         RaftObserver {
             names,
-            cluster: cluster.to_owned(),
-            locks,
-            ..RaftObserver::default()
+            follower,
+            leaders: BTreeMap::new(),
+            appended: ChunkedVec::default(),
+            appended_later: BTreeMap::new(),
+            committed: ChunkedVec::default(),
+            reported: 0,
+            suppressed: 0,
         }
     }
 
@@ -157,7 +160,7 @@ impl RaftObserver {
     }
 
     /// `node` won the election of `term` holding `log`.
-    pub fn became_leader(&mut self, node: NodeId, term: u64, log: &RaftLog) -> Check {
+    pub fn became_leader(&mut self, node: NodeId, term: u64, log: &RaftLog<S>) -> Check {
         if let Some(&other) = self.leaders.get(&term)
             && other != node
         {
@@ -200,7 +203,7 @@ impl RaftObserver {
     }
 
     /// `node` appended `entries` (consecutive) after an entry of term `prev_term`.
-    pub fn appended(&mut self, node: NodeId, prev_term: u64, entries: &[Entry]) -> Check {
+    pub fn appended(&mut self, node: NodeId, prev_term: u64, entries: &[Entry<S>]) -> Check {
         let mut prev_term = prev_term;
         for e in entries {
             if e.term < prev_term {
@@ -302,42 +305,26 @@ impl RaftObserver {
     }
 
     /// `node`, whose current term is `term`, committed `entry` (reported in index order).
-    pub fn committed(&mut self, node: NodeId, term: u64, entry: &Entry) -> Check {
+    pub fn committed(&mut self, node: NodeId, term: u64, entry: &Entry<S>) -> Check {
         self.agree_and_follow(node, term, entry, "committed")
     }
 
     /// `node`, whose current term is `term`, applied `entry` to its state machine.
-    pub fn applied(&mut self, node: NodeId, term: u64, entry: &Entry) -> Check {
+    pub fn applied(&mut self, node: NodeId, term: u64, entry: &Entry<S>) -> Check {
         self.agree_and_follow(node, term, entry, "applied")
     }
 
-    /// Checks `entry` against the committed prefix; if it extends the prefix, applies it to the
-    /// committed state.
-    fn agree_and_follow(&mut self, node: NodeId, term: u64, entry: &Entry, verb: &str) -> Check {
+    /// Checks `entry` against the committed prefix; if it extends the prefix, tells the
+    /// follower.
+    fn agree_and_follow(&mut self, node: NodeId, term: u64, entry: &Entry<S>, verb: &str) -> Check {
         let before = self.committed.len();
         self.agree(node, term, entry, verb)?;
-        if self.committed.len() > before {
-            self.follow(entry);
+        if self.committed.len() > before
+            && let Some(f) = self.follower.as_mut()
+        {
+            f.committed(entry);
         }
         Ok(())
-    }
-
-    /// Applies a newly committed entry to the committed state.
-    fn follow(&mut self, entry: &Entry) {
-        match &entry.command {
-            Command::Noop => return,
-            Command::Client(c) => {
-                self.state.apply(c, entry.index);
-            }
-            Command::LeaseExpire { lease, renewed_at } => {
-                self.state.expire(*lease, *renewed_at);
-            }
-        }
-        if entry.command.is_lock() {
-            self.locks
-                .borrow_mut()
-                .committed(&self.cluster, entry, self.state.locks());
-        }
     }
 
     /// `node` installed a snapshot ending at (`index`, `term`).
@@ -365,7 +352,7 @@ impl RaftObserver {
         }
     }
 
-    fn agree(&mut self, node: NodeId, in_term: u64, entry: &Entry, verb: &str) -> Check {
+    fn agree(&mut self, node: NodeId, in_term: u64, entry: &Entry<S>, verb: &str) -> Check {
         let (index, term) = (entry.index, entry.term);
         let len = self.committed.len() as u64;
         if index == 0 {
@@ -412,9 +399,10 @@ impl RaftObserver {
 mod tests {
     use super::*;
     use crate::raft::log::Command;
+    use crate::raft_kv::KvLock;
     use sim_core::Storage;
 
-    fn e(term: u64, index: u64) -> Entry {
+    fn e(term: u64, index: u64) -> Entry<KvLock> {
         Entry {
             term,
             index,
@@ -422,20 +410,19 @@ mod tests {
         }
     }
 
-    fn observer() -> RaftObserver {
+    fn observer() -> RaftObserver<KvLock> {
         RaftObserver::new(
             (0..3)
                 .map(|i| (NodeId(i), format!("kv{}", i + 1)))
                 .collect(),
-            "kv",
-            Rc::default(),
+            None,
         )
     }
 
     #[test]
     fn two_leaders_in_one_term_break_election_safety() {
         let mut o = observer();
-        let log = RaftLog::default();
+        let log = RaftLog::<KvLock>::default();
         assert_eq!(o.became_leader(NodeId(0), 2, &log), Ok(()));
         assert_eq!(
             o.became_leader(NodeId(0), 2, &log),
@@ -474,7 +461,7 @@ mod tests {
     fn a_leader_without_a_committed_entry_breaks_leader_completeness() {
         let mut o = observer();
         let mut storage = Storage::default();
-        let mut log = RaftLog::default();
+        let mut log = RaftLog::<KvLock>::default();
         log.append(e(1, 1), &mut storage);
         assert_eq!(o.committed(NodeId(0), 1, &e(1, 1)), Ok(()));
         assert_eq!(o.committed(NodeId(0), 1, &e(1, 2)), Ok(()));
@@ -497,13 +484,16 @@ mod tests {
         // term-1 votes and leads term 1 — without the entry, which is fine: a leader of term
         // 1 need only hold entries committed before term 1.
         let mut o = observer();
-        o.became_leader(NodeId(1), 2, &RaftLog::default())
+        o.became_leader(NodeId(1), 2, &RaftLog::<KvLock>::default())
             .expect("kv2 leads term 2");
         o.committed(NodeId(1), 2, &e(2, 1)).expect("kv2 commits");
-        assert_eq!(o.became_leader(NodeId(0), 1, &RaftLog::default()), Ok(()));
+        assert_eq!(
+            o.became_leader(NodeId(0), 1, &RaftLog::<KvLock>::default()),
+            Ok(())
+        );
         // A leader of a later term must hold it.
         let err = o
-            .became_leader(NodeId(2), 3, &RaftLog::default())
+            .became_leader(NodeId(2), 3, &RaftLog::<KvLock>::default())
             .expect_err("breach")
             .to_string();
         assert!(
@@ -512,7 +502,7 @@ mod tests {
         );
         // With the entry it may lead.
         let mut storage = Storage::default();
-        let mut log = RaftLog::default();
+        let mut log = RaftLog::<KvLock>::default();
         log.append(e(2, 1), &mut storage);
         assert_eq!(o.became_leader(NodeId(2), 4, &log), Ok(()));
     }
@@ -521,7 +511,7 @@ mod tests {
     fn a_leader_must_hold_what_was_committed_before_its_term_even_if_more_came_later() {
         let mut o = observer();
         let mut storage = Storage::default();
-        let mut log = RaftLog::default();
+        let mut log = RaftLog::<KvLock>::default();
         log.append(e(1, 1), &mut storage);
         o.committed(NodeId(0), 1, &e(1, 1))
             .expect("index 1 in term 1");
@@ -530,7 +520,7 @@ mod tests {
         // A leader of term 2 needs index 1 (committed in term 1), not index 2.
         assert_eq!(o.became_leader(NodeId(2), 2, &log), Ok(()));
         let err = o
-            .became_leader(NodeId(0), 4, &RaftLog::default())
+            .became_leader(NodeId(0), 4, &RaftLog::<KvLock>::default())
             .expect_err("term 4 needs index 2, and index 1 under it")
             .to_string();
         assert!(err.contains("committed at index 2"), "{err}");
@@ -569,7 +559,7 @@ mod tests {
     #[test]
     fn a_leader_that_truncates_breaks_leader_append_only() {
         let mut o = observer();
-        o.became_leader(NodeId(0), 5, &RaftLog::default())
+        o.became_leader(NodeId(0), 5, &RaftLog::<KvLock>::default())
             .expect("first leader");
         let err = o
             .truncated(NodeId(0), 5, &[(9, 5)])

@@ -6,10 +6,9 @@ use std::path::Path;
 
 use sim_core::{FaultAction, NodeId, NodeStatus, OpCall, OpPhase, SimTime, Simulation};
 
-use super::CommitRule;
-use super::log::{ClientOp, Command, Entry, Meta, RaftLog};
-use super::node::{CommitDecision, commit_decision};
+use super::log::{Command, Entry, Meta, RaftLog};
 use crate::protocols::kv::KvOp;
+use crate::raft_kv::{KvLock, KvLockCommand};
 use crate::scenario::{Overrides, Scenario};
 use crate::world::{Durable, World};
 
@@ -92,10 +91,9 @@ fn logged_writes(sim: &Simulation<World>, n: NodeId) -> Vec<i64> {
                         command: Command::Client(c),
                         ..
                     }) => match c.op {
-                        ClientOp::Kv(KvOp::Write { value, .. }) => Some(value),
-                        ClientOp::Kv(KvOp::Read { .. } | KvOp::Cas { .. }) | ClientOp::Lock(_) => {
-                            None
-                        }
+                        KvLockCommand::Kv(KvOp::Write { value, .. }) => Some(value),
+                        KvLockCommand::Kv(KvOp::Read { .. } | KvOp::Cas { .. })
+                        | KvLockCommand::Lock(_) => None,
                     },
                     _ => None,
                 })
@@ -275,7 +273,9 @@ fn a_restarted_server_recovers_term_vote_and_log_from_storage() {
             Some(Durable::RaftMeta(Meta { term, voted_for })) => (*term, *voted_for),
             other => panic!("meta holds {other:?}"),
         };
-        let last = RaftLog::recover(st, 0, 0).expect("contiguous").last_index();
+        let last = RaftLog::<KvLock>::recover(st, 0, 0)
+            .expect("contiguous")
+            .last_index();
         (meta.0, meta.1, last)
     };
     assert_eq!(
@@ -293,43 +293,6 @@ fn a_restarted_server_recovers_term_vote_and_log_from_storage() {
     assert!(num(&s, f, "commit") + 20 >= num(&s, l, "commit"));
     assert!(num(&s, f, "commit") > last);
     no_violations(&s);
-}
-
-#[test]
-fn old_term_entries_commit_only_through_a_current_term_entry() {
-    // Figure 8 (c): the leader of term 4 has replicated index 2 (term 2) to a majority of five;
-    // its own entry 3 (term 4) is only on itself.
-    let mut storage = sim_core::Storage::default();
-    let mut log = RaftLog::default();
-    for (i, t) in [(1, 1), (2, 2), (3, 4)] {
-        log.append(
-            Entry {
-                term: t,
-                index: i,
-                command: Command::Noop,
-            },
-            &mut storage,
-        );
-    }
-    let matched = [3, 2, 2, 1, 1];
-    assert_eq!(
-        commit_decision(CommitRule::CurrentTerm, &matched, &log, 4, 1),
-        CommitDecision::HeldOldTerm(2)
-    );
-    assert_eq!(
-        commit_decision(CommitRule::AnyTerm, &matched, &log, 4, 1),
-        CommitDecision::Advance(2),
-        "the broken rule commits it"
-    );
-    // Once entry 3 is on a majority, 2 and 3 commit together.
-    assert_eq!(
-        commit_decision(CommitRule::CurrentTerm, &[3, 3, 3, 1, 1], &log, 4, 1),
-        CommitDecision::Advance(3)
-    );
-    assert_eq!(
-        commit_decision(CommitRule::CurrentTerm, &[3, 3, 3, 1, 1], &log, 4, 3),
-        CommitDecision::Nothing
-    );
 }
 
 /// The paper's Figure 8, scripted: returns the run after the last step.

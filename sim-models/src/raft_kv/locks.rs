@@ -1,16 +1,20 @@
-//! The lock service's part of the replicated state machine: leases (sessions) and the locks
-//! they hold. See [`crate::lock`] for the service as a whole.
+//! The lock-service half of `raft-kv`: leases (sessions) and the locks they hold, serving the
+//! [`crate::protocols::lock`] family. See [`crate::lock`] for the service as a whole.
 //!
-//! Everything here is a function of the committed log: ids and tokens are log indexes, and no
-//! clock is read. Deadlines live on the leader only ([`crate::raft::node`]); the table just
-//! records `renewed_at`, the index of each lease's last grant or keep-alive, so that an expiry
-//! proposed before a keep-alive that committed first does nothing.
+//! The table is a function of the committed log: ids and tokens are log indexes, and no clock
+//! is read. Deadlines live on the leader only, in its [`Lessor`] (the machine's leader state):
+//! the table just records `renewed_at`, the index of each lease's last grant or keep-alive, so
+//! that an expiry proposed before a keep-alive that committed first does nothing.
 
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 
-use sim_core::{Duration, NodeId};
+use sim_core::{Ctx, Duration, NodeId};
 
-use crate::protocols::lock::{LockOp, LockResult};
+use crate::protocols::lock::{LockMsg, LockOp, LockOutcome, LockResult};
+use crate::raft::{Request, StateMachine};
+use crate::raft_kv::lessor::{LeaseExpire, Lessor};
+use crate::world::{Msg, World};
 
 /// A session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,8 +44,91 @@ pub struct LockTable {
 }
 
 impl LockTable {
-    /// Applies `op`, sent by `client`, committed at log `index`.
-    pub fn apply(&mut self, client: NodeId, op: &LockOp, index: u64) -> LockResult {
+    /// Revokes `lease` (releasing its locks) if it exists and was last renewed at
+    /// `renewed_at`. Returns whether it did; an expiry that a later renewal overtook is a no-op.
+    pub fn expire(&mut self, lease: u64, renewed_at: u64) -> bool {
+        match self.leases.get(&lease) {
+            Some(l) if l.renewed_at == renewed_at => {
+                self.leases.remove(&lease);
+                self.locks.retain(|_, h| h.lease != lease);
+                true
+            }
+            Some(_) | None => false,
+        }
+    }
+
+    /// The lease `id`, if it is alive.
+    pub fn lease(&self, id: u64) -> Option<&Lease> {
+        self.leases.get(&id)
+    }
+
+    /// Every live lease, by id.
+    pub fn leases(&self) -> impl Iterator<Item = (u64, &Lease)> {
+        self.leases.iter().map(|(id, l)| (*id, l))
+    }
+
+    /// Who holds `lock`, if anyone.
+    pub fn holder(&self, lock: &str) -> Option<Holder> {
+        self.locks.get(lock).copied()
+    }
+
+    /// Every held lock and its holder, by name.
+    pub fn holders(&self) -> impl Iterator<Item = (&str, Holder)> {
+        self.locks.iter().map(|(k, h)| (k.as_str(), *h))
+    }
+}
+
+impl StateMachine for LockTable {
+    type Command = LockOp;
+    type Output = LockResult;
+    /// The leader's lessor expires leases through the log.
+    type Proposal = LeaseExpire;
+    /// Every lock operation goes through the log.
+    type Query = Infallible;
+    /// The lessor: lease deadlines on the leader's clock.
+    type LeaderState = Lessor;
+
+    fn decode(msg: Msg) -> Result<Request<LockOp>, Msg> {
+        match LockMsg::try_from(msg) {
+            Ok(LockMsg::Request {
+                seq,
+                first_open,
+                op,
+            }) => Ok(Request {
+                seq,
+                first_open,
+                command: op,
+            }),
+            Ok(other) => Err(other.into()),
+            Err(other) => Err(other),
+        }
+    }
+
+    fn done(seq: u64, output: LockResult) -> Msg {
+        LockMsg::Reply {
+            seq,
+            outcome: LockOutcome::Done(output),
+        }
+        .into()
+    }
+
+    fn not_leader(seq: u64, _: &LockOp, leader: Option<NodeId>) -> Msg {
+        LockMsg::Reply {
+            seq,
+            outcome: LockOutcome::NotLeader { leader },
+        }
+        .into()
+    }
+
+    fn query(_: &LockOp) -> Option<Infallible> {
+        None
+    }
+
+    fn read(&self, query: Infallible) -> LockResult {
+        match query {}
+    }
+
+    fn apply(&mut self, index: u64, client: NodeId, op: &LockOp) -> LockResult {
         match op {
             LockOp::LeaseGrant { ttl } => {
                 self.leases.insert(
@@ -94,37 +181,40 @@ impl LockTable {
         }
     }
 
-    /// Revokes `lease` (releasing its locks) if it exists and was last renewed at
-    /// `renewed_at`. Returns whether it did; an expiry that a later renewal overtook is a no-op.
-    pub fn expire(&mut self, lease: u64, renewed_at: u64) -> bool {
-        match self.leases.get(&lease) {
-            Some(l) if l.renewed_at == renewed_at => {
-                self.leases.remove(&lease);
-                self.locks.retain(|_, h| h.lease != lease);
-                true
-            }
-            Some(_) | None => false,
+    fn apply_proposal(&mut self, _: u64, proposal: &LeaseExpire) {
+        self.expire(proposal.lease, proposal.renewed_at);
+    }
+
+    fn on_elected(&self, ctx: &mut Ctx<'_, World>) -> Lessor {
+        Lessor::promote(self, ctx.now())
+    }
+
+    fn on_heartbeat(&self, lessor: &mut Lessor, ctx: &mut Ctx<'_, World>) -> Vec<LeaseExpire> {
+        let due = lessor.expiries(self, ctx.now());
+        for _ in &due {
+            ctx.count("lease_expiries", 1);
         }
+        due
     }
 
-    /// The lease `id`, if it is alive.
-    pub fn lease(&self, id: u64) -> Option<&Lease> {
-        self.leases.get(&id)
-    }
-
-    /// Every live lease, by id.
-    pub fn leases(&self) -> impl Iterator<Item = (u64, &Lease)> {
-        self.leases.iter().map(|(id, l)| (*id, l))
-    }
-
-    /// Who holds `lock`, if anyone.
-    pub fn holder(&self, lock: &str) -> Option<Holder> {
-        self.locks.get(lock).copied()
-    }
-
-    /// Every held lock and its holder, by name.
-    pub fn holders(&self) -> impl Iterator<Item = (&str, Holder)> {
-        self.locks.iter().map(|(k, h)| (k.as_str(), *h))
+    fn on_applied(
+        &self,
+        lessor: &mut Lessor,
+        ctx: &mut Ctx<'_, World>,
+        command: &LockOp,
+        output: LockResult,
+    ) {
+        // A grant or keep-alive applied on the leader: the lease lives `ttl` from now.
+        let renewed = match (command, output) {
+            (_, LockResult::LeaseGranted { lease, ttl }) => Some((lease, ttl)),
+            (LockOp::LeaseKeepAlive { lease }, LockResult::KeptAlive { ttl }) => {
+                Some((*lease, ttl))
+            }
+            _ => None,
+        };
+        if let Some((lease, ttl)) = renewed {
+            lessor.renew(lease, ctx.now().after(ttl));
+        }
     }
 }
 
@@ -144,11 +234,11 @@ mod tests {
 
     fn grant(t: &mut LockTable, client: NodeId, index: u64) -> u64 {
         match t.apply(
+            index,
             client,
             &LockOp::LeaseGrant {
                 ttl: Duration::from_secs(2),
             },
-            index,
         ) {
             LockResult::LeaseGranted { lease, .. } => lease,
             other => panic!("{other:?}"),
@@ -160,14 +250,14 @@ mod tests {
         let mut t = LockTable::default();
         assert_eq!(grant(&mut t, C1, 3), 3);
         assert_eq!(
-            t.apply(C1, &LockOp::LeaseKeepAlive { lease: 3 }, 7),
+            t.apply(7, C1, &LockOp::LeaseKeepAlive { lease: 3 }),
             LockResult::KeptAlive {
                 ttl: Duration::from_secs(2)
             }
         );
         assert_eq!(t.lease(3).map(|l| l.renewed_at), Some(7));
         assert_eq!(
-            t.apply(C1, &LockOp::LeaseKeepAlive { lease: 4 }, 8),
+            t.apply(8, C1, &LockOp::LeaseKeepAlive { lease: 4 }),
             LockResult::LeaseNotFound
         );
     }
@@ -178,45 +268,45 @@ mod tests {
         let a = grant(&mut t, C1, 1);
         let b = grant(&mut t, C2, 2);
         assert_eq!(
-            t.apply(C1, &acquire(a), 5),
+            t.apply(5, C1, &acquire(a)),
             LockResult::Granted { token: 5 }
         );
-        assert_eq!(t.apply(C2, &acquire(b), 6), LockResult::Busy { holder: a });
+        assert_eq!(t.apply(6, C2, &acquire(b)), LockResult::Busy { holder: a });
         // Asking again while holding it changes nothing.
         assert_eq!(
-            t.apply(C1, &acquire(a), 7),
+            t.apply(7, C1, &acquire(a)),
             LockResult::Granted { token: 5 }
         );
         assert_eq!(
-            t.apply(C2, &acquire(99), 8),
+            t.apply(8, C2, &acquire(99)),
             LockResult::LeaseNotFound,
             "no session, no lock"
         );
         assert_eq!(
             t.apply(
+                9,
                 C2,
                 &LockOp::Release {
                     lock: "l".into(),
                     lease: b
-                },
-                9
+                }
             ),
             LockResult::NotHeld
         );
         assert_eq!(
             t.apply(
+                10,
                 C1,
                 &LockOp::Release {
                     lock: "l".into(),
                     lease: a
-                },
-                10
+                }
             ),
             LockResult::Released
         );
         assert_eq!(t.holder("l"), None);
         assert_eq!(
-            t.apply(C2, &acquire(b), 11),
+            t.apply(11, C2, &acquire(b)),
             LockResult::Granted { token: 11 },
             "the next token is higher"
         );
@@ -226,8 +316,8 @@ mod tests {
     fn expiry_revokes_the_lease_and_its_locks_unless_a_renewal_overtook_it() {
         let mut t = LockTable::default();
         let a = grant(&mut t, C1, 1);
-        t.apply(C1, &acquire(a), 2);
-        t.apply(C1, &LockOp::LeaseKeepAlive { lease: a }, 3);
+        t.apply(2, C1, &acquire(a));
+        t.apply(3, C1, &LockOp::LeaseKeepAlive { lease: a });
         // Proposed when the leader had applied only the grant: stale.
         assert!(!t.expire(a, 1));
         assert_eq!(t.holder("l").map(|h| h.token), Some(2));
