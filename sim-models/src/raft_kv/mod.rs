@@ -173,9 +173,81 @@ mod tests {
     use crate::protocols::kv::{KvMsg, KvOutcome};
     use crate::protocols::lock::{LockMsg, LockOutcome};
     use crate::protocols::ping::PingMsg;
-    use sim_core::Duration;
+    use crate::raft::ClientCommand;
+    use crate::raft::replica::{Replica, Snapshot};
+    use crate::raft::sessions::Applied;
+    use crate::world::Durable;
+    use sim_core::{Duration, Storage};
 
     const C: NodeId = NodeId(7);
+    const TTL: Duration = Duration::from_secs(2);
+
+    fn lock_cmd(client: NodeId, seq: u64, op: LockOp) -> ClientCommand<KvLockCommand> {
+        ClientCommand {
+            client,
+            seq,
+            first_open: seq,
+            op: KvLockCommand::Lock(op),
+        }
+    }
+
+    fn acquire(lease: u64) -> LockOp {
+        LockOp::Acquire {
+            lock: "l".into(),
+            lease,
+        }
+    }
+
+    #[test]
+    fn resent_lock_requests_are_answered_from_the_session() {
+        let mut s = Replica::<KvLock>::default();
+        let grant = lock_cmd(C, 1, LockOp::LeaseGrant { ttl: TTL });
+        let granted = KvLockOutput::Lock(LockResult::LeaseGranted { lease: 1, ttl: TTL });
+        assert_eq!(s.apply(1, &grant), Applied::Fresh(granted));
+        // The grant appended again (the resend reached a second leader): the same lease, not
+        // a second one.
+        assert_eq!(s.apply(2, &grant), Applied::Duplicate(granted));
+        assert!(s.machine.locks.lease(2).is_none());
+        // A duplicate acquire keeps the first token.
+        let token = KvLockOutput::Lock(LockResult::Granted { token: 3 });
+        let take = lock_cmd(C, 2, acquire(1));
+        assert_eq!(s.apply(3, &take), Applied::Fresh(token));
+        assert_eq!(s.apply(4, &take), Applied::Duplicate(token));
+        assert_eq!(s.remembered(C, 2), Some(token));
+        // A late copy of the grant, below the floor the acquire moved: skipped.
+        assert_eq!(s.apply(5, &grant), Applied::Stale);
+        assert_eq!(s.machine.locks.leases().count(), 1);
+    }
+
+    #[test]
+    fn a_snapshot_carries_leases_locks_and_sessions_through_a_crash() {
+        let mut s = Replica::<KvLock>::default();
+        s.apply(1, &lock_cmd(NodeId(1), 1, LockOp::LeaseGrant { ttl: TTL }));
+        s.apply(2, &lock_cmd(NodeId(2), 1, LockOp::LeaseGrant { ttl: TTL }));
+        s.apply(3, &lock_cmd(NodeId(1), 2, acquire(1)));
+        let snapshot = Snapshot {
+            last_index: 3,
+            last_term: 1,
+            state: s.clone(),
+        };
+        let mut storage: Storage<Durable> = Storage::default();
+        storage.put_synced("snapshot", snapshot.into());
+        storage.crash();
+        let Some(Durable::RaftSnapshot(snap)) = storage.get("snapshot").cloned() else {
+            panic!("the snapshot survives a crash");
+        };
+        let mut restored = snap.state;
+        assert_eq!(restored, s);
+        assert_eq!(
+            restored.machine.locks.lease(2).map(|l| l.owner),
+            Some(NodeId(2))
+        );
+        // The session came along: a resend is still recognised after the restore.
+        assert_eq!(
+            restored.apply(4, &lock_cmd(NodeId(1), 2, acquire(1))),
+            Applied::Duplicate(KvLockOutput::Lock(LockResult::Granted { token: 3 }))
+        );
+    }
 
     #[test]
     fn requests_of_both_families_decode_and_are_answered_in_their_family() {
