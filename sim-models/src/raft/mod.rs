@@ -94,6 +94,8 @@ pub mod sessions;
 pub mod tracker;
 
 #[cfg(test)]
+mod figure2_tests;
+#[cfg(test)]
 mod tests;
 
 use std::cell::RefCell;
