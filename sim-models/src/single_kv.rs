@@ -19,13 +19,14 @@
 //! Counters: `requests` (answered), `resends_deduplicated`, `redirected` (answered `NotLeader`
 //! by a node that holds no data).
 
-use std::collections::BTreeMap;
-
 use serde::{Deserialize, Serialize};
 use sim_core::{Ctx, Node, NodeFactory, NodeId};
 
 use crate::model::{Model, NodeEnv, table_of};
 use crate::protocols::kv::{KvMsg, KvOp, KvOutcome, KvResult};
+use crate::raft::StateMachine;
+use crate::raft::sessions::{Applied, Sessions};
+use crate::raft_kv::registers::Registers;
 use crate::world::{Msg, World, stored};
 
 /// Storage key of the store's state.
@@ -58,42 +59,21 @@ impl Model for SingleKvConfig {
     }
 }
 
-/// The store's durable state: the registers, and each client's results from its lowest open
-/// request on.
+/// The store's durable state: the registers (the same machine `raft-kv` replicates), and each
+/// client's results from its lowest open request on (the same sessions Raft keeps).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SingleKvState {
-    registers: BTreeMap<u64, i64>,
-    sessions: BTreeMap<NodeId, BTreeMap<u64, KvResult>>,
+    registers: Registers,
+    sessions: Sessions<KvResult>,
 }
 
 impl SingleKvState {
-    /// Applies `op` for request `seq` of `client` (whose lowest open request is `first_open`);
-    /// returns the result and whether it is a resend answered from the session.
-    fn apply(&mut self, client: NodeId, seq: u64, first_open: u64, op: KvOp) -> (KvResult, bool) {
-        let session = self.sessions.entry(client).or_default();
-        // The client no longer needs the results below its lowest open request.
-        *session = session.split_off(&first_open);
-        if let Some(&r) = session.get(&seq) {
-            return (r, true);
-        }
-        let result = match op {
-            KvOp::Read { key } => KvResult::Value(self.registers.get(&key).copied()),
-            KvOp::Write { key, value } => {
-                self.registers.insert(key, value);
-                KvResult::Written
-            }
-            KvOp::Cas { key, expected, new } => {
-                let now = self.registers.get(&key).copied();
-                if now == Some(expected) {
-                    self.registers.insert(key, new);
-                    KvResult::Swapped
-                } else {
-                    KvResult::Mismatch(now)
-                }
-            }
-        };
-        session.insert(seq, result);
-        (result, false)
+    /// Applies `op` for request `seq` of `client` (whose lowest open request is `first_open`)
+    /// once, however often it is resent.
+    fn apply(&mut self, client: NodeId, seq: u64, first_open: u64, op: KvOp) -> Applied<KvResult> {
+        let registers = &mut self.registers;
+        self.sessions
+            .apply_once(client, seq, first_open, || registers.apply(0, client, &op))
     }
 }
 
@@ -111,7 +91,6 @@ impl Node<World> for Store {
         for counter in ["requests", "resends_deduplicated"] {
             ctx.count(counter, 0);
         }
-        ctx.annotate("keys", self.state.registers.len());
     }
 
     fn on_message(&mut self, ctx: &mut Ctx<'_, World>, from: NodeId, msg: Msg) {
@@ -123,15 +102,23 @@ impl Node<World> for Store {
         else {
             return;
         };
-        let (result, resent) = self.state.apply(from, seq, first_open, op);
-        if resent {
-            ctx.count("resends_deduplicated", 1);
-        } else if !matches!(op, KvOp::Read { .. }) {
-            // Durable before it is acknowledged: what a client was told survives a crash.
-            ctx.storage().put(STATE_KEY, self.state.clone().into());
-            ctx.storage().sync();
-            ctx.annotate("keys", self.state.registers.len());
-        }
+        let result = match self.state.apply(from, seq, first_open, op) {
+            Applied::Fresh(result) => {
+                if !matches!(op, KvOp::Read { .. }) {
+                    // Durable before it is acknowledged: what a client was told survives a
+                    // crash.
+                    ctx.storage().put(STATE_KEY, self.state.clone().into());
+                    ctx.storage().sync();
+                }
+                result
+            }
+            Applied::Duplicate(result) => {
+                ctx.count("resends_deduplicated", 1);
+                result
+            }
+            // The client has given up on it: nobody waits for an answer.
+            Applied::Stale => return,
+        };
         ctx.count("requests", 1);
         let reply = KvMsg::Reply {
             seq,
@@ -166,6 +153,8 @@ impl Node<World> for Redirect {
 mod tests {
     use sim_core::NodeId;
     use sim_core::testing::{Effect, Harness};
+
+    use std::collections::BTreeMap;
 
     use super::*;
     use crate::model::{Ghosts, NodeEnv};

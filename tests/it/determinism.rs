@@ -56,7 +56,7 @@ const SHIPPED_GOLDEN: &[(&str, &str)] = &[
     ("bugs/raft-vote-not-persisted.toml", "5c7a1d86da7baafd"),
     ("bugs/raft-vote-without-log-check.toml", "58213f5464d05ff0"),
     ("cap/raft-partition.toml", "475d691c2f749c16"),
-    ("cap/single-node.toml", "9e6224ebbe74b254"),
+    ("cap/single-node.toml", "59f86e2254413745"),
     ("lock/lease-pause.toml", "6d0fc41250986687"),
     ("lock/lease-skew.toml", "53fd520b18d6d1cb"),
     ("raft/asymmetric-partition-prevote.toml", "eb21bb02f660969e"),

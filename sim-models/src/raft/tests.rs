@@ -41,14 +41,17 @@ fn servers(sim: &Simulation<World>) -> Vec<NodeId> {
     sim.cluster_nodes("kv")
 }
 
+/// Node `n`'s annotation `key`; panics, naming the known keys, if it has none (a renamed
+/// annotation must fail the test, not read as empty).
 fn ann(sim: &Simulation<World>, n: NodeId, key: &str) -> String {
-    sim.annotations(n)
-        .and_then(|a| a.get(key).cloned())
-        .unwrap_or_default()
+    sim_core::testing::expect_annotation(sim, n, key).to_owned()
 }
 
+/// Node `n`'s numeric annotation `key`; panics if it is missing or not a number.
 fn num(sim: &Simulation<World>, n: NodeId, key: &str) -> u64 {
-    ann(sim, n, key).parse().unwrap_or(0)
+    let text = ann(sim, n, key);
+    text.parse()
+        .unwrap_or_else(|_| panic!("annotation {key} of node {} is {text:?}, not a number", n.0))
 }
 
 fn is_up(sim: &Simulation<World>, n: NodeId) -> bool {
