@@ -57,36 +57,15 @@ macro_rules! world_enum {
     (@storage boxed $t:ty) => { Box<$t> };
     (@storage $t:ty) => { $t };
     (@convert $name:ident $variant:ident boxed $t:ty) => {
-        impl From<$t> for $name {
-            fn from(payload: $t) -> Self {
-                $name::$variant(Box::new(payload))
-            }
-        }
-        impl TryFrom<$name> for $t {
-            type Error = $name;
-            fn try_from(value: $name) -> Result<Self, $name> {
-                #[allow(unreachable_patterns)]
-                match value {
-                    $name::$variant(payload) => Ok(*payload),
-                    other => Err(other),
-                }
-            }
-        }
-        impl<'a> TryFrom<&'a $name> for &'a $t {
-            type Error = ();
-            fn try_from(value: &'a $name) -> Result<Self, ()> {
-                #[allow(unreachable_patterns)]
-                match value {
-                    $name::$variant(payload) => Ok(payload),
-                    _ => Err(()),
-                }
-            }
-        }
+        world_enum!(@impls $name $variant $t, Box::new, |b: Box<$t>| *b);
     };
     (@convert $name:ident $variant:ident $t:ty) => {
+        world_enum!(@impls $name $variant $t, std::convert::identity, std::convert::identity);
+    };
+    (@impls $name:ident $variant:ident $t:ty, $wrap:expr, $unwrap:expr) => {
         impl From<$t> for $name {
             fn from(payload: $t) -> Self {
-                $name::$variant(payload)
+                $name::$variant($wrap(payload))
             }
         }
         impl TryFrom<$name> for $t {
@@ -94,7 +73,7 @@ macro_rules! world_enum {
             fn try_from(value: $name) -> Result<Self, $name> {
                 #[allow(unreachable_patterns)]
                 match value {
-                    $name::$variant(payload) => Ok(payload),
+                    $name::$variant(payload) => Ok($unwrap(payload)),
                     other => Err(other),
                 }
             }
