@@ -19,7 +19,7 @@ use crate::config::Reference;
 use crate::ping;
 use crate::protocols::{self, Family};
 use crate::world::World;
-use crate::{kv_client, lock, raft, single_kv};
+use crate::{kv_client, lock, raft, raft_kv, single_kv};
 
 /// Where a node sits, handed to its model's factory.
 #[derive(Clone, Debug)]
@@ -229,7 +229,7 @@ pub fn registry() -> &'static [ModelSpec] {
         ModelSpec {
             name: "raft-kv",
             description: "a key-value store replicated with Raft: elections, replication, snapshots, PreVote, CheckQuorum, ReadIndex",
-            parse: raft::parse,
+            parse: raft_kv::parse,
             serves: &[protocols::kv::FAMILY, protocols::lock::FAMILY],
             invariants: raft::INVARIANTS,
             bugs: raft::BUGS,

@@ -21,8 +21,11 @@
 
 pub mod lessor;
 pub mod locks;
+pub mod model;
 pub mod registers;
 pub mod witness;
+
+pub use model::{RaftKv, parse};
 
 use sim_core::{Ctx, NodeId};
 
